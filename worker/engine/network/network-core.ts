@@ -1,0 +1,375 @@
+/**
+ * The engine's network manager: networks (the default `bridge`, `host`, `none` and user-defined bridges),
+ * IPAM, container network namespaces and endpoints, published ports (nftables), the embedded DNS.
+ * State lives in `<stateDir>/networks.json`; `open` restores it and re-creates missing kernel objects.
+ * Container attach/detach/connect/disconnect live in network-manager.ts, on top of this core.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { ensureBridge, deleteLink, deleteNetns, defaultRouteMtu, listLinks, netnsExists, netnsPath, NETNS_DIR } from './bridge-links.js';
+import { type ResolvConf, parseResolvConf } from './container-files.js';
+import { EmbeddedDns, parseUpstream, type Upstream } from './dns-server.js';
+import { NetworkError, notFound, conflict, badRequest } from './errors.js';
+import { HostExec } from './exec.js';
+import { type AddressPool, pickSubnet, SubnetAllocator } from './ipam.js';
+import { formatCidr, formatIPv4, mustParseCidr, mustParseIPv4 } from './ipv4.js';
+import { checkCreateBody, checkNoOverlap, firstHost, toRecord } from './network-spec.js';
+import { applyRuleset, buildRuleset, deleteTable, NftSync, tableName, type NftBridge, type NftPort } from './nft-ruleset.js';
+import { PortAllocator } from './port-allocator.js';
+import { StateFile } from './state-file.js';
+import type { ContainerNetState, NetworkRecord, NetworkState, PersistedNetworkState } from './types.js';
+
+export interface NetworkManagerOptions {
+  stateDir: string;
+  /** short per-engine prefix of every kernel object name: [a-z0-9]{1,7} */
+  prefix: string;
+  /** MTU of bridges and veths; default: the MTU of the default-route interface, or 1500 */
+  mtu?: number;
+  /** subnet of the default `bridge` network (default 172.30.0.0/16) */
+  defaultBridgeSubnet?: string;
+  /** pools user-defined networks take subnets from (default 172.31.0.0/16 in /24s, then 192.168.128.0/17 in /24s) */
+  addressPools?: { base: string; size: number }[];
+  /** netns (name under /run/netns, or a path) holding the engine's bridges, NAT table and published ports; default: ours */
+  hostNetns?: string;
+  /** resolvers the embedded DNS forwards to ("1.2.3.4" or "1.2.3.4:5353"); default: the nameservers of hostResolvConfPath */
+  dnsUpstreams?: string[];
+  /** default /etc/resolv.conf */
+  hostResolvConfPath?: string;
+  /** default /etc/hosts (the hosts file of host-network containers) */
+  hostHostsPath?: string;
+  /** deadline of one forwarded DNS query (default 2000 ms) */
+  dnsForwardTimeoutMs?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export const DEFAULT_BRIDGE_SUBNET = '172.30.0.0/16';
+export const DEFAULT_ADDRESS_POOLS = [
+  { base: '172.31.0.0/16', size: 24 },
+  { base: '192.168.128.0/17', size: 24 },
+];
+
+const newId = (): string => randomBytes(32).toString('hex');
+
+/** A tiny FIFO mutex: state changes happen one at a time. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.tail.then(fn);
+    this.tail = r.then(() => undefined, () => undefined);
+    return r;
+  }
+}
+
+export class NetworkCore {
+  readonly opts: NetworkManagerOptions;
+  readonly prefix: string;
+  readonly host: HostExec;
+  readonly mtu: number;
+  readonly pools: AddressPool[];
+  readonly networks = new Map<string, NetworkState>();
+  readonly allocators = new Map<string, SubnetAllocator>();
+  readonly containers = new Map<string, ContainerNetState>();
+  readonly ports = new PortAllocator();
+  readonly lock = new Mutex();
+  readonly dns: EmbeddedDns;
+  readonly hostResolv: ResolvConf;
+  private readonly upstreams: Upstream[];
+  private readonly stateFile: StateFile;
+  private readonly nft: NftSync;
+  private saving: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  protected constructor(opts: NetworkManagerOptions, host: HostExec, mtu: number, hostResolv: ResolvConf) {
+    this.opts = opts;
+    this.prefix = opts.prefix;
+    this.host = host;
+    this.mtu = mtu;
+    this.hostResolv = hostResolv;
+    this.pools = (opts.addressPools ?? DEFAULT_ADDRESS_POOLS).map((p) => ({ base: mustParseCidr(p.base, 'address pool'), size: p.size }));
+    this.upstreams = (opts.dnsUpstreams ?? hostResolv.nameservers).map((t) => {
+      const u = parseUpstream(t);
+      if (!u) throw badRequest(`invalid DNS upstream ${JSON.stringify(t)}`);
+      return u;
+    });
+    this.stateFile = new StateFile(opts.stateDir);
+    this.nft = new NftSync(() => this.applyNft());
+    this.dns = new EmbeddedDns({
+      lookup: (cid, name) => this.lookup(cid, name),
+      upstreams: () => this.upstreams,
+      forwardTimeoutMs: opts.dnsForwardTimeoutMs ?? 2_000,
+      onError: (e) => this.log('embedded DNS error', { error: String(e) }),
+    });
+  }
+
+  protected static async prepare(opts: NetworkManagerOptions): Promise<{ host: HostExec; mtu: number; resolv: ResolvConf }> {
+    if (!/^[a-z0-9]{1,7}$/.test(opts.prefix)) throw badRequest(`network prefix ${JSON.stringify(opts.prefix)} must be 1-7 characters of [a-z0-9]`);
+    const hostNs = opts.hostNetns === undefined ? undefined : opts.hostNetns.includes('/') ? opts.hostNetns : `${NETNS_DIR}/${opts.hostNetns}`;
+    const host = new HostExec(hostNs);
+    const mtu = opts.mtu ?? (await defaultRouteMtu(host));
+    let resolvText = '';
+    try {
+      resolvText = await readFile(opts.hostResolvConfPath ?? '/etc/resolv.conf', 'utf8');
+    } catch {
+      resolvText = '';
+    }
+    return { host, mtu, resolv: parseResolvConf(resolvText) };
+  }
+
+  log(msg: string, fields?: Record<string, unknown>): void {
+    this.opts.log?.(msg, fields);
+  }
+
+  /** Restores persisted state (or creates the built-in networks) and re-creates missing kernel objects. */
+  protected async restore(): Promise<void> {
+    const st = await this.stateFile.load();
+    for (const n of st?.networks ?? []) this.addNetworkState(n);
+    for (const c of st?.containers ?? []) {
+      this.containers.set(c.containerId, c);
+      for (const ep of c.endpoints) this.allocators.get(ep.networkId)?.restore(mustParseIPv4(ep.ip));
+      this.ports.restore(c.containerId, c.ports);
+    }
+    if (!this.byName('bridge')) {
+      const subnet = mustParseCidr(this.opts.defaultBridgeSubnet ?? DEFAULT_BRIDGE_SUBNET, 'default bridge subnet');
+      this.addNetworkState(this.newBridgeState('bridge', { builtin: true, subnet, gateway: firstHost(subnet), internal: false, masquerade: true }));
+    }
+    if (!this.byName('host')) this.addNetworkState(this.builtinState('host', 'host'));
+    if (!this.byName('none')) this.addNetworkState(this.builtinState('none', 'null'));
+    for (const n of this.networks.values()) if (n.driver === 'bridge') await this.ensureKernelBridge(n);
+    await this.nft.sync();
+    for (const c of this.containers.values()) {
+      if (c.netns && this.needsDns(c) && (await netnsExists(c.netns))) {
+        await this.dns.listenIn(c.containerId, netnsPath(c.netns)).catch((e: unknown) => this.log('could not restore embedded DNS', { container: c.containerId, error: String(e) }));
+      }
+    }
+    await this.save();
+  }
+
+  private builtinState(name: string, driver: 'host' | 'null'): NetworkState {
+    return { id: newId(), name, driver, created: new Date().toISOString(), builtin: true, internal: false, attachable: false, masquerade: false, options: {}, labels: {} };
+  }
+
+  private newBridgeState(name: string, p: { builtin: boolean; subnet: ReturnType<typeof mustParseCidr>; gateway: number; ipRange?: ReturnType<typeof mustParseCidr>; internal: boolean; masquerade: boolean }): NetworkState {
+    const used = new Set([...this.networks.values()].map((n) => n.bridge));
+    let i = p.builtin ? 0 : 1;
+    while (used.has(`${this.prefix}br${i}`)) i++;
+    const n: NetworkState = {
+      id: newId(), name, driver: 'bridge', created: new Date().toISOString(), builtin: p.builtin, bridge: `${this.prefix}br${i}`,
+      subnet: formatCidr(p.subnet), gateway: formatIPv4(p.gateway), internal: p.internal, attachable: false, masquerade: p.masquerade, options: {}, labels: {},
+    };
+    if (p.ipRange) n.ipRange = formatCidr(p.ipRange);
+    return n;
+  }
+
+  private addNetworkState(n: NetworkState): void {
+    this.networks.set(n.id, n);
+    if (n.subnet && n.gateway) {
+      const a = new SubnetAllocator(mustParseCidr(n.subnet), mustParseIPv4(n.gateway), n.ipRange ? mustParseCidr(n.ipRange) : undefined);
+      if (n.cursor !== undefined) a.setCursor(n.cursor);
+      this.allocators.set(n.id, a);
+    }
+  }
+
+  private async ensureKernelBridge(n: NetworkState): Promise<void> {
+    if (!n.bridge || !n.subnet || !n.gateway) return;
+    await ensureBridge(this.host, n.bridge, `${n.gateway}/${n.subnet.split('/')[1]}`, n.mtu ?? this.mtu);
+  }
+
+  byName(name: string): NetworkState | undefined {
+    for (const n of this.networks.values()) if (n.name === name) return n;
+    return undefined;
+  }
+
+  /** Full id, name, then a unique id prefix (Docker's order). 404 otherwise. */
+  resolveNetwork(idOrName: string): NetworkState {
+    const exact = this.networks.get(idOrName) ?? this.byName(idOrName);
+    if (exact) return exact;
+    const matches = [...this.networks.values()].filter((n) => idOrName.length > 0 && n.id.startsWith(idOrName));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw badRequest(`network ${idOrName} is ambiguous (${matches.length} matches found based on ID prefix)`);
+    throw notFound(`network ${idOrName} not found`);
+  }
+
+  isUserBridge(n: NetworkState): boolean {
+    return n.driver === 'bridge' && !n.builtin;
+  }
+
+  needsDns(c: ContainerNetState): boolean {
+    return c.endpoints.some((ep) => {
+      const n = this.networks.get(ep.networkId);
+      return n !== undefined && this.isUserBridge(n);
+    });
+  }
+
+  /** Names visible to `askerId`: container names, short/full ids and aliases on its user-defined networks. */
+  lookup(askerId: string, name: string): string[] | undefined {
+    const asker = this.containers.get(askerId);
+    if (!asker) return undefined;
+    const q = name.toLowerCase();
+    const out: string[] = [];
+    for (const mine of asker.endpoints) {
+      const n = this.networks.get(mine.networkId);
+      if (!n || !this.isUserBridge(n)) continue;
+      for (const c of this.containers.values()) {
+        for (const ep of c.endpoints) {
+          if (ep.networkId !== n.id) continue;
+          const names = [c.name.replace(/^\//, ''), c.containerId.slice(0, 12), c.containerId, ...ep.aliases].map((s) => s.toLowerCase());
+          if (names.includes(q) && !out.includes(ep.ip)) out.push(ep.ip);
+        }
+      }
+    }
+    return out.length > 0 ? out : undefined;
+  }
+
+  // ---- networks ----
+
+  create(body: unknown): Promise<NetworkRecord> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const c = checkCreateBody(body);
+      if (this.byName(c.name)) throw conflict(`network with name ${c.name} already exists`);
+      const taken = [...this.networks.values()].filter((n) => n.subnet).map((n) => mustParseCidr(n.subnet!));
+      let subnet = c.subnet;
+      if (subnet) checkNoOverlap(subnet, this.networks.values());
+      else subnet = pickSubnet(this.pools, taken);
+      const gateway = c.gateway ?? firstHost(subnet);
+      // validates gateway/range placement before anything is created
+      new SubnetAllocator(subnet, gateway, c.ipRange);
+      const n = this.newBridgeState(c.name, { builtin: false, subnet, gateway, internal: c.internal, masquerade: c.masquerade, ...(c.ipRange ? { ipRange: c.ipRange } : {}) });
+      n.attachable = c.attachable;
+      n.options = c.options;
+      n.labels = c.labels;
+      if (c.mtu !== undefined) n.mtu = c.mtu;
+      this.addNetworkState(n);
+      try {
+        await this.ensureKernelBridge(n);
+        await this.nft.sync();
+      } catch (e) {
+        this.networks.delete(n.id);
+        this.allocators.delete(n.id);
+        await deleteLink(this.host, n.bridge!).catch(() => undefined);
+        await this.nft.sync().catch(() => undefined);
+        throw new NetworkError(500, `could not create network ${c.name}: ${(e as Error).message}`, { cause: e });
+      }
+      await this.save();
+      return this.record(n);
+    });
+  }
+
+  record(n: NetworkState): NetworkRecord {
+    return toRecord(n, this.containers.values(), this.mtu);
+  }
+
+  list(): NetworkRecord[] {
+    return [...this.networks.values()].map((n) => this.record(n));
+  }
+
+  inspect(idOrName: string): NetworkRecord {
+    return this.record(this.resolveNetwork(idOrName));
+  }
+
+  endpointCount(networkId: string): number {
+    let k = 0;
+    for (const c of this.containers.values()) k += c.endpoints.filter((e) => e.networkId === networkId).length;
+    return k;
+  }
+
+  private async removeLocked(n: NetworkState): Promise<void> {
+    if (n.builtin) throw new NetworkError(403, `${n.name} is a pre-defined network and cannot be removed`);
+    if (this.endpointCount(n.id) > 0) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    this.networks.delete(n.id);
+    this.allocators.delete(n.id);
+    if (n.bridge) await deleteLink(this.host, n.bridge);
+    await this.nft.sync();
+    await this.save();
+  }
+
+  remove(idOrName: string): Promise<void> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      await this.removeLocked(this.resolveNetwork(idOrName));
+    });
+  }
+
+  /** Removes every user-defined network without endpoints; returns their names. */
+  prune(): Promise<{ NetworksDeleted: string[] }> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const deleted: string[] = [];
+      for (const n of [...this.networks.values()]) {
+        if (n.builtin || this.endpointCount(n.id) > 0) continue;
+        await this.removeLocked(n);
+        deleted.push(n.name);
+      }
+      return { NetworksDeleted: deleted };
+    });
+  }
+
+  // ---- persistence and rules ----
+
+  snapshot(): PersistedNetworkState {
+    const networks = [...this.networks.values()].map((n) => {
+      const a = this.allocators.get(n.id);
+      return a ? { ...n, cursor: a.toJSON().cursor } : { ...n };
+    });
+    return { version: 1, networks, containers: [...this.containers.values()] };
+  }
+
+  /** Persists the current state; writes are serialized and each writes the state as of its turn. */
+  save(): Promise<void> {
+    const next = this.saving.catch(() => undefined).then(() => this.stateFile.save(this.snapshot()));
+    this.saving = next;
+    return next;
+  }
+
+  syncRules(): Promise<void> {
+    return this.nft.sync();
+  }
+
+  private async applyNft(): Promise<void> {
+    const bridges: NftBridge[] = [];
+    for (const n of this.networks.values()) {
+      if (n.driver === 'bridge' && n.bridge && n.subnet) bridges.push({ name: n.bridge, subnet: n.subnet, masquerade: n.masquerade, internal: n.internal });
+    }
+    const table = tableName(this.prefix);
+    if (bridges.length === 0) {
+      await deleteTable(this.host, table);
+      return;
+    }
+    const ports: NftPort[] = [];
+    for (const { owner, port } of this.ports.all()) {
+      const ip = this.containers.get(owner)?.endpoints[0]?.ip;
+      if (ip) ports.push({ hostIp: port.hostIp, proto: port.proto, hostPort: port.hostPort, containerIp: ip, containerPort: port.containerPort });
+    }
+    await applyRuleset(this.host, table, buildRuleset(table, `${this.prefix}br*`, bridges, ports));
+  }
+
+  assertOpen(): void {
+    if (this.closed) throw new NetworkError(500, 'network manager is closed');
+  }
+
+  /**
+   * Stops the embedded DNS. With removeAll (tests, uninstall): also deletes every container netns and
+   * veth, every bridge, the nft table and the state file of this engine.
+   */
+  close(opts: { removeAll?: boolean } = {}): Promise<void> {
+    return this.lock.run(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.dns.close();
+      await this.saving.catch(() => undefined);
+      if (!opts.removeAll) return;
+      for (const c of this.containers.values()) {
+        for (const ep of c.endpoints) await deleteLink(this.host, ep.hostVeth).catch(() => undefined);
+        if (c.netns) await deleteNetns(this.host, c.netns).catch(() => undefined);
+      }
+      const mine = new RegExp(`^${this.prefix}(br\\d+|v[0-9a-f]{7})$`);
+      for (const l of await listLinks(this.host, this.prefix).catch(() => [] as string[])) if (mine.test(l)) await deleteLink(this.host, l).catch(() => undefined);
+      const myNs = new RegExp(`^${this.prefix}-[0-9a-z]{1,64}$`);
+      for (const ns of await readdir(NETNS_DIR).catch(() => [] as string[])) if (myNs.test(ns)) await deleteNetns(this.host, ns).catch(() => undefined);
+      await deleteTable(this.host, tableName(this.prefix));
+      this.containers.clear();
+      this.networks.clear();
+      await this.stateFile.remove();
+    });
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * NetworkManager: the network core plus containers — attach (netns, one veth per network, published
+ * ports, embedded DNS), detach, connect and disconnect. Every change is all-or-nothing: a failure undoes
+ * what the step created and gives back the addresses and ports it took.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createNetns, deleteLink, deleteNetns, netnsPath, plugVeth } from './bridge-links.js';
+import { embeddedResolvConf, hostResolvConf, hostsFile } from './container-files.js';
+import { badRequest, conflict, NetworkError, notFound } from './errors.js';
+import { boundPorts } from './host-ports.js';
+import { formatIPv4, macForIPv4, mustParseIPv4 } from './ipv4.js';
+import { NetworkCore, type NetworkManagerOptions } from './network-core.js';
+import { prefixLenOf } from './network-spec.js';
+import type { PortProto, PublishedPort } from './port-allocator.js';
+import type { AttachEndpoint, Attachment, AttachRequest, ContainerNetState, EndpointState, NetworkState } from './types.js';
+
+export type { NetworkManagerOptions };
+
+interface PlannedEndpoint {
+  network: NetworkState;
+  aliases: string[];
+  preferredIp?: string;
+}
+
+export class NetworkManager extends NetworkCore {
+  static async open(opts: NetworkManagerOptions): Promise<NetworkManager> {
+    const p = await NetworkCore.prepare(opts);
+    const m = new NetworkManager(opts, p.host, p.mtu, p.resolv);
+    await m.restore();
+    return m;
+  }
+
+  netnsName(containerId: string): string {
+    return `${this.prefix}-${containerId.slice(0, 12)}`;
+  }
+
+  private newEndpoint(network: NetworkState, ifname: string, aliases: string[], preferredIp?: string): EndpointState {
+    const alloc = this.allocators.get(network.id);
+    if (!alloc) throw badRequest(`network ${network.name} has no address space`);
+    const ip = alloc.allocate(preferredIp ? mustParseIPv4(preferredIp, 'IPv4 address') : undefined);
+    const taken = new Set([...this.containers.values()].flatMap((c) => c.endpoints.map((e) => e.hostVeth)));
+    let id = randomBytes(32).toString('hex');
+    while (taken.has(`${this.prefix}v${id.slice(0, 7)}`)) id = randomBytes(32).toString('hex');
+    return { id, networkId: network.id, ifname, hostVeth: `${this.prefix}v${id.slice(0, 7)}`, ip: formatIPv4(ip), mac: macForIPv4(ip), aliases };
+  }
+
+  private releaseEndpoint(ep: EndpointState): void {
+    this.allocators.get(ep.networkId)?.release(mustParseIPv4(ep.ip));
+  }
+
+  private planEndpoints(req: AttachRequest): PlannedEndpoint[] {
+    const mode = req.networkMode === 'default' || req.networkMode === '' ? 'bridge' : req.networkMode;
+    const plan: PlannedEndpoint[] = [];
+    const add = (n: NetworkState, aliases: string[], ip?: string): void => {
+      if (n.driver !== 'bridge') throw badRequest(`container cannot be connected to network ${n.name} together with other networks`);
+      const have = plan.find((p) => p.network.id === n.id);
+      if (have) {
+        have.aliases.push(...aliases.filter((a) => !have.aliases.includes(a)));
+        if (ip) have.preferredIp = ip;
+      } else plan.push(ip ? { network: n, aliases: [...aliases], preferredIp: ip } : { network: n, aliases: [...aliases] });
+    };
+    add(this.resolveNetwork(mode), []);
+    for (const x of req.extraNetworks ?? []) add(this.resolveNetwork(x.network), x.aliases, x.ipv4Address);
+    for (const p of plan) {
+      if (!this.isUserBridge(p.network) && (p.aliases.length > 0 || p.preferredIp))
+        throw badRequest('network-scoped aliases and user-specified IP addresses are supported only for user-defined networks');
+    }
+    return plan;
+  }
+
+  /**
+   * Gives a container its network: a netns `/run/netns/<prefix>-<id12>` (none for `host`), one endpoint
+   * per network (eth0, eth1, …), published ports on the first endpoint, the embedded DNS on user networks.
+   */
+  attach(containerId: string, req: AttachRequest): Promise<Attachment> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      if (!/^[0-9a-zA-Z]{12,64}$/.test(containerId)) throw badRequest(`invalid container id ${JSON.stringify(containerId)}`);
+      if (this.containers.has(containerId)) throw conflict(`container ${containerId} is already attached to its networks`);
+      const base = { containerId, name: req.name.replace(/^\//, ''), hostname: req.hostname };
+      if (req.networkMode === 'host') {
+        if ((req.extraNetworks ?? []).length > 0) throw badRequest('a container on the host network cannot be connected to other networks');
+        this.containers.set(containerId, { ...base, mode: 'host', endpoints: [], ports: [] });
+        await this.save();
+        return this.attachmentOf(this.containers.get(containerId)!);
+      }
+      if (req.networkMode.startsWith('container:')) throw badRequest('network mode container:<id> is not supported');
+      const isNone = req.networkMode === 'none';
+      if (isNone && (req.extraNetworks ?? []).length > 0) throw badRequest('a container on network none cannot be connected to other networks');
+      const plan = isNone ? [] : this.planEndpoints(req);
+      // Reserve addresses and ports first (no kernel change yet): a conflict leaves nothing behind.
+      const endpoints: EndpointState[] = [];
+      let ports: PublishedPort[] = [];
+      try {
+        plan.forEach((p, i) => endpoints.push(this.newEndpoint(p.network, `eth${i}`, p.aliases, p.preferredIp)));
+        if (endpoints.length > 0 && req.portBindings.length > 0) ports = await this.reservePorts(containerId, req);
+      } catch (e) {
+        endpoints.forEach((ep) => this.releaseEndpoint(ep));
+        throw e;
+      }
+      const c: ContainerNetState = { ...base, mode: isNone ? 'none' : 'netns', netns: this.netnsName(containerId), endpoints, ports };
+      this.containers.set(containerId, c);
+      try {
+        await createNetns(this.host, c.netns!);
+        const routeVia = endpoints.find((ep) => !this.networks.get(ep.networkId)!.internal);
+        for (const ep of endpoints) await this.plug(c, ep, ep === routeVia);
+        if (this.needsDns(c)) await this.dns.listenIn(containerId, netnsPath(c.netns!));
+        if (ports.length > 0) await this.syncRules();
+        await this.save();
+      } catch (e) {
+        await this.teardown(c);
+        throw e instanceof NetworkError ? e : new NetworkError(500, `could not attach container ${containerId}: ${(e as Error).message}`, { cause: e });
+      }
+      return this.attachmentOf(c);
+    });
+  }
+
+  private async reservePorts(containerId: string, req: AttachRequest): Promise<PublishedPort[]> {
+    const needScan = req.portBindings.some((b) => !b.hostPort || b.hostPort === '0' || b.hostPort.includes('-'));
+    const bound = new Map<PortProto, Set<number>>();
+    if (needScan) for (const proto of ['tcp', 'udp'] as const) bound.set(proto, await boundPorts(this.host, proto));
+    return this.ports.reserve(containerId, req.portBindings, (proto, port) => !bound.get(proto)?.has(port));
+  }
+
+  private async plug(c: ContainerNetState, ep: EndpointState, defaultRoute: boolean): Promise<void> {
+    const n = this.networks.get(ep.networkId)!;
+    await plugVeth(this.host, {
+      netns: c.netns!, hostVeth: ep.hostVeth, bridge: n.bridge!, ifname: ep.ifname, mac: ep.mac,
+      addressCidr: `${ep.ip}/${prefixLenOf(n)}`, gateway: defaultRoute ? n.gateway : undefined, mtu: n.mtu ?? this.mtu,
+    });
+  }
+
+  /** Removes the container's kernel objects and gives back its addresses and ports (state not saved). */
+  private async teardown(c: ContainerNetState): Promise<void> {
+    await this.dns.stopFor(c.containerId).catch(() => undefined);
+    for (const ep of c.endpoints) await deleteLink(this.host, ep.hostVeth).catch(() => undefined);
+    if (c.netns) await deleteNetns(this.host, c.netns).catch(() => undefined);
+    c.endpoints.forEach((ep) => this.releaseEndpoint(ep));
+    const hadPorts = c.ports.length > 0;
+    this.ports.release(c.containerId);
+    this.containers.delete(c.containerId);
+    if (hadPorts) await this.syncRules().catch((e: unknown) => this.log('nft sync failed during teardown', { error: String(e) }));
+  }
+
+  /** Undoes attach: DNS sockets, veths, the netns, published-port rules, addresses. Idempotent. */
+  detach(containerId: string): Promise<void> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const c = this.containers.get(containerId);
+      if (!c) return;
+      await this.teardown(c);
+      await this.save();
+    });
+  }
+
+  /** Adds an endpoint on `network` to an attached container (the next free ethN). */
+  connect(network: string, containerId: string, aliases: string[] = [], ipv4Address?: string): Promise<Attachment> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const c = this.containers.get(containerId);
+      if (!c) throw new NetworkError(409, `container ${containerId} is not running (no network namespace to connect)`);
+      if (c.mode !== 'netns')
+        throw new NetworkError(400, `container ${containerId} uses network mode ${c.mode === 'host' ? 'host' : 'none'} and cannot be connected to other networks`);
+      const n = this.resolveNetwork(network);
+      if (n.driver !== 'bridge') throw badRequest(`cannot connect a container to network ${n.name} (driver ${n.driver})`);
+      if (c.endpoints.some((ep) => ep.networkId === n.id)) throw conflict(`endpoint with name ${c.name} already exists in network ${n.name}`);
+      if (!this.isUserBridge(n) && (aliases.length > 0 || ipv4Address)) throw badRequest('network-scoped aliases and user-specified IP addresses are supported only for user-defined networks');
+      const used = new Set(c.endpoints.map((e) => e.ifname));
+      let i = 0;
+      while (used.has(`eth${i}`)) i++;
+      const ep = this.newEndpoint(n, `eth${i}`, aliases, ipv4Address);
+      c.endpoints.push(ep);
+      try {
+        const hasRoute = c.endpoints.length > 1;
+        await this.plug(c, ep, !hasRoute && !n.internal);
+        if (this.needsDns(c)) await this.dns.listenIn(containerId, netnsPath(c.netns!));
+        await this.save();
+      } catch (e) {
+        c.endpoints = c.endpoints.filter((x) => x !== ep);
+        this.releaseEndpoint(ep);
+        await deleteLink(this.host, ep.hostVeth).catch(() => undefined);
+        throw e instanceof NetworkError ? e : new NetworkError(500, `could not connect ${containerId} to ${n.name}: ${(e as Error).message}`, { cause: e });
+      }
+      return this.attachmentOf(c);
+    });
+  }
+
+  /** Removes the container's endpoint on `network` (its published ports go with the first endpoint). */
+  disconnect(network: string, containerId: string): Promise<Attachment> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const c = this.containers.get(containerId);
+      if (!c) throw notFound(`container ${containerId} is not attached to any network`);
+      const n = this.resolveNetwork(network);
+      const ep = c.endpoints.find((e) => e.networkId === n.id);
+      if (!ep) throw notFound(`container ${containerId} is not connected to network ${n.name}`);
+      const wasFirst = c.endpoints[0] === ep;
+      await deleteLink(this.host, ep.hostVeth);
+      c.endpoints = c.endpoints.filter((e) => e !== ep);
+      this.releaseEndpoint(ep);
+      if (wasFirst && c.ports.length > 0) {
+        this.ports.release(containerId);
+        c.ports = [];
+        await this.syncRules();
+      }
+      if (!this.needsDns(c)) await this.dns.stopFor(containerId);
+      await this.save();
+      return this.attachmentOf(c);
+    });
+  }
+
+  /** The current attachment of a container, or undefined when it has none. */
+  getAttachment(containerId: string): Attachment | undefined {
+    const c = this.containers.get(containerId);
+    return c ? this.attachmentOf(c) : undefined;
+  }
+
+  /** Ids of every container holding network state (for the caller's stale-endpoint sweep). */
+  attachedContainers(): string[] {
+    return [...this.containers.keys()];
+  }
+
+  private attachmentOf(c: ContainerNetState): Attachment {
+    const endpoints: AttachEndpoint[] = c.endpoints.map((ep) => {
+      const n = this.networks.get(ep.networkId)!;
+      return { networkId: n.id, networkName: n.name, endpointId: ep.id, ipAddress: ep.ip, prefixLen: prefixLenOf(n), gateway: n.gateway ?? '', macAddress: ep.mac, aliases: [...ep.aliases] };
+    });
+    if (c.mode === 'host') {
+      return { endpoints, hostsFile: this.hostHosts ?? hostsFile({ ip: undefined, hostname: c.hostname, name: c.name }), resolvConf: this.hostResolvRaw ?? hostResolvConf(this.hostResolv, true), ports: [] };
+    }
+    const a: Attachment = {
+      endpoints,
+      hostsFile: hostsFile({ ip: endpoints[0]?.ipAddress, hostname: c.hostname, name: c.name }),
+      resolvConf: this.needsDns(c) ? embeddedResolvConf(this.hostResolv) : hostResolvConf(this.hostResolv),
+      ports: c.ports.map((p) => ({ ...p })),
+    };
+    if (c.netns) a.netnsPath = netnsPath(c.netns);
+    return a;
+  }
+
+  private hostHosts: string | undefined;
+  private hostResolvRaw: string | undefined;
+
+  protected override async restore(): Promise<void> {
+    this.hostHosts = await readFile(this.opts.hostHostsPath ?? '/etc/hosts', 'utf8').catch(() => undefined);
+    this.hostResolvRaw = await readFile(this.opts.hostResolvConfPath ?? '/etc/resolv.conf', 'utf8').catch(() => undefined);
+    await super.restore();
+  }
+}

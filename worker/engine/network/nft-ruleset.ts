@@ -1,0 +1,129 @@
+/**
+ * The engine's nftables table (`ip shoal_<prefix>`), generated whole from the manager's state and
+ * replaced atomically in one `nft -f` transaction, so a restart or a crash between two changes can
+ * never leave half a rule set. Holds: egress masquerade per bridge subnet, published-port DNAT maps
+ * (prerouting for other hosts, output for the host itself incl. 127.0.0.1), masquerade of loopback-
+ * sourced and hairpin traffic into the bridges, isolation between the engine's bridges.
+ */
+import { CommandError, type HostExec } from './exec.js';
+
+export interface NftBridge {
+  name: string;
+  subnet: string;
+  masquerade: boolean;
+  internal: boolean;
+}
+
+export interface NftPort {
+  /** undefined or "0.0.0.0" = every local address */
+  hostIp: string | undefined;
+  proto: 'tcp' | 'udp' | 'sctp';
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export function tableName(prefix: string): string {
+  return `shoal_${prefix}`;
+}
+
+export function buildRuleset(table: string, bridgeGlob: string, bridges: readonly NftBridge[], ports: readonly NftPort[]): string {
+  const anyElems: string[] = [];
+  const addrElems: string[] = [];
+  for (const p of ports) {
+    const target = `${p.containerIp} . ${p.containerPort}`;
+    if (!p.hostIp || p.hostIp === '0.0.0.0') anyElems.push(`${p.proto} . ${p.hostPort} : ${target}`);
+    else addrElems.push(`${p.hostIp} . ${p.proto} . ${p.hostPort} : ${target}`);
+  }
+  const elems = (xs: string[]): string => (xs.length ? `\n    elements = { ${xs.join(', ')} }` : '');
+  const dnat = [
+    '    fib daddr type local dnat ip addr . port to ip daddr . meta l4proto . th dport map @pub_addr',
+    '    fib daddr type local dnat ip addr . port to meta l4proto . th dport map @pub_any',
+  ].join('\n');
+  const post: string[] = [];
+  const fwd: string[] = ['    ct status dnat accept'];
+  for (const b of bridges) {
+    const br = JSON.stringify(b.name);
+    if (b.masquerade && !b.internal) post.push(`    ip saddr ${b.subnet} oifname != ${br} masquerade`);
+    post.push(`    oifname ${br} ip saddr 127.0.0.0/8 masquerade`);
+    post.push(`    oifname ${br} ct status dnat ip saddr ${b.subnet} ip daddr ${b.subnet} masquerade`);
+    if (b.internal) {
+      fwd.push(`    iifname ${br} oifname != ${br} drop`);
+      fwd.push(`    oifname ${br} iifname != ${br} drop`);
+    } else {
+      fwd.push(`    iifname ${br} oifname ${JSON.stringify(bridgeGlob)} oifname != ${br} drop`);
+    }
+  }
+  return `table ip ${table} {
+  map pub_any {
+    type inet_proto . inet_service : ipv4_addr . inet_service;${elems(anyElems)}
+  }
+  map pub_addr {
+    type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;${elems(addrElems)}
+  }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+${dnat}
+  }
+  chain output {
+    type nat hook output priority -100; policy accept;
+${dnat}
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+${post.join('\n')}
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+${fwd.join('\n')}
+  }
+}
+`;
+}
+
+/** Replaces the table atomically (create-if-missing, delete, re-add in one transaction). */
+export async function applyRuleset(host: HostExec, table: string, ruleset: string): Promise<void> {
+  const script = `table ip ${table} {}\ndelete table ip ${table}\n${ruleset}`;
+  const argv = ['nft', '-f', '-'];
+  const r = await host.raw(argv, { input: script });
+  if (r.code !== 0) throw new CommandError(host.argv(argv), r);
+}
+
+export async function deleteTable(host: HostExec, table: string): Promise<void> {
+  const r = await host.raw(['nft', 'delete', 'table', 'ip', table]);
+  if (r.code !== 0 && !/No such file|does not exist/i.test(r.stderr)) throw new CommandError(host.argv(['nft', 'delete', 'table', 'ip', table]), r);
+}
+
+export async function tableExists(host: HostExec, table: string): Promise<boolean> {
+  return (await host.raw(['nft', 'list', 'table', 'ip', table])).code === 0;
+}
+
+/**
+ * Coalesces rule-set applications: every `sync()` resolves after an application that started after the
+ * call, and concurrent calls share one `nft` run.
+ */
+export class NftSync {
+  private running: Promise<void> | undefined;
+  private pending: Promise<void> | undefined;
+  private readonly apply: () => Promise<void>;
+  constructor(apply: () => Promise<void>) {
+    this.apply = apply;
+  }
+
+  sync(): Promise<void> {
+    if (this.pending) return this.pending;
+    const prev = this.running ?? Promise.resolve();
+    const next: Promise<void> = prev
+      .catch(() => undefined)
+      .then(() => {
+        this.pending = undefined;
+        this.running = next;
+        return this.apply();
+      })
+      .finally(() => {
+        if (this.running === next) this.running = undefined;
+      });
+    this.pending = next;
+    return next;
+  }
+}

@@ -1,0 +1,116 @@
+/** Public shapes of the network manager (Docker's network JSON, attachments) and its persisted state. */
+import type { PortBindingRequest, PortProto, PublishedPort } from './port-allocator.js';
+
+export type { PortBindingRequest, PortProto, PublishedPort };
+
+/** Docker's network object (GET /networks/{id}). */
+export interface NetworkRecord {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: string;
+  EnableIPv6: boolean;
+  IPAM: { Driver: 'default'; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+/** Docker's POST /networks/create body (the fields we honour). */
+export interface NetworkCreateBody {
+  Name: string;
+  CheckDuplicate?: boolean;
+  Driver?: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; IPRange?: string; Gateway?: string }[]; Options?: Record<string, string> };
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+export interface AttachEndpoint {
+  networkId: string;
+  networkName: string;
+  endpointId: string;
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  aliases: string[];
+}
+
+export interface Attachment {
+  /** undefined = host network */
+  netnsPath?: string;
+  endpoints: AttachEndpoint[];
+  /** content of /etc/hosts */
+  hostsFile: string;
+  /** content of /etc/resolv.conf */
+  resolvConf: string;
+  ports: PublishedPort[];
+}
+
+export interface AttachRequest {
+  /** 'bridge' | 'default' | 'none' | 'host' | a network name or id */
+  networkMode: string;
+  extraNetworks?: { network: string; aliases: string[]; ipv4Address?: string }[];
+  name: string;
+  hostname: string;
+  portBindings: PortBindingRequest[];
+}
+
+// ---- persisted state ----
+
+export interface NetworkState {
+  id: string;
+  name: string;
+  driver: 'bridge' | 'host' | 'null';
+  created: string;
+  /** the default `bridge`, `host` and `none` networks */
+  builtin: boolean;
+  bridge?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal: boolean;
+  attachable: boolean;
+  masquerade: boolean;
+  mtu?: number;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  cursor?: number;
+}
+
+export interface EndpointState {
+  id: string;
+  networkId: string;
+  ifname: string;
+  hostVeth: string;
+  ip: string;
+  mac: string;
+  aliases: string[];
+}
+
+export interface ContainerNetState {
+  containerId: string;
+  name: string;
+  hostname: string;
+  mode: 'host' | 'none' | 'netns';
+  netns?: string;
+  endpoints: EndpointState[];
+  ports: PublishedPort[];
+}
+
+export interface PersistedNetworkState {
+  version: 1;
+  networks: NetworkState[];
+  containers: ContainerNetState[];
+}
