@@ -135,6 +135,15 @@ export class NetworkCore {
     if (!this.byName('host')) this.addNetworkState(this.builtinState('host', 'host'));
     if (!this.byName('none')) this.addNetworkState(this.builtinState('none', 'null'));
     for (const n of this.networks.values()) if (n.driver === 'bridge') await this.ensureKernelBridge(n);
+    // Re-enslave surviving veths (a re-created bridge has no ports); missing ones are the caller's to detach.
+    const replug: string[] = [];
+    for (const c of this.containers.values()) {
+      for (const ep of c.endpoints) {
+        const br = this.networks.get(ep.networkId)?.bridge;
+        if (br) replug.push(`link set dev ${ep.hostVeth} master ${br}`, `link set dev ${ep.hostVeth} type bridge_slave hairpin on`, `link set dev ${ep.hostVeth} up`);
+      }
+    }
+    if (replug.length > 0) await this.host.ipBatch(replug, { force: true });
     await this.nft.sync();
     for (const c of this.containers.values()) {
       if (c.netns && this.needsDns(c) && (await netnsExists(c.netns))) {
@@ -364,7 +373,7 @@ export class NetworkCore {
       }
       const mine = new RegExp(`^${this.prefix}(br\\d+|v[0-9a-f]{7})$`);
       for (const l of await listLinks(this.host, this.prefix).catch(() => [] as string[])) if (mine.test(l)) await deleteLink(this.host, l).catch(() => undefined);
-      const myNs = new RegExp(`^${this.prefix}-[0-9a-z]{1,64}$`);
+      const myNs = new RegExp(`^${this.prefix}-[0-9a-zA-Z]{12}$`);
       for (const ns of await readdir(NETNS_DIR).catch(() => [] as string[])) if (myNs.test(ns)) await deleteNetns(this.host, ns).catch(() => undefined);
       await deleteTable(this.host, tableName(this.prefix));
       this.containers.clear();
