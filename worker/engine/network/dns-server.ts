@@ -172,7 +172,10 @@ export function bindInNetns(nsPath: string, timeoutMs: number, address = '127.0.
         tcp?.close();
         child.kill('SIGKILL');
         reject(err);
-      } else resolve({ udp: udp!, tcp: tcp! });
+      } else {
+        if (child.connected) child.send({ kind: 'done' }, (e) => (e ? child.kill('SIGKILL') : undefined));
+        resolve({ udp: udp!, tcp: tcp! });
+      }
     };
     const timer = setTimeout(() => settle(new Error(`DNS socket helper in ${nsPath} timed out after ${timeoutMs} ms`)), timeoutMs);
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));

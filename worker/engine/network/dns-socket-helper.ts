@@ -5,7 +5,8 @@
  * serves the embedded DNS on them without any process left running in the container.
  *
  * Messages to the parent: { kind: 'udp' } + dgram socket, { kind: 'tcp' } + net.Server, or
- * { kind: 'error', message }.
+ * { kind: 'error', message }. The helper exits when the parent answers { kind: 'done' } (so the
+ * handles are received before the parent sees the exit), or after a deadline.
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
@@ -23,22 +24,21 @@ function main(): void {
     process.exit(2);
   }
   const deadline = setTimeout(() => fail('timed out binding the DNS sockets'), 10_000);
-  let sent = 0;
-  const oneSent = (): void => {
-    if (++sent === 2) {
+  process.on('message', (m: unknown) => {
+    if (typeof m === 'object' && m !== null && (m as { kind?: unknown }).kind === 'done') {
       clearTimeout(deadline);
       process.exit(0);
     }
-  };
+  });
   const udp = createSocket({ type: 'udp4', reuseAddr: false });
   udp.on('error', (e) => fail(`udp ${address}:${port}: ${e.message}`));
   udp.bind({ address, port, exclusive: true }, () => {
-    process.send!({ kind: 'udp' }, udp, {}, (err) => (err ? fail(err.message) : oneSent()));
+    process.send!({ kind: 'udp' }, udp, {}, (err) => (err ? fail(err.message) : undefined));
   });
   const tcp = createServer();
   tcp.on('error', (e) => fail(`tcp ${address}:${port}: ${e.message}`));
   tcp.listen({ host: address, port, exclusive: true }, () => {
-    process.send!({ kind: 'tcp' }, tcp, {}, (err) => (err ? fail(err.message) : oneSent()));
+    process.send!({ kind: 'tcp' }, tcp, {}, (err) => (err ? fail(err.message) : undefined));
   });
 }
 

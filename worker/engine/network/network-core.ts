@@ -78,6 +78,8 @@ export class NetworkCore {
   private readonly nft: NftSync;
   private saving: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly perContainerTail = new Map<string, Promise<unknown>>();
 
   protected constructor(opts: NetworkManagerOptions, host: HostExec, mtu: number, hostResolv: ResolvConf) {
     this.opts = opts;
@@ -352,6 +354,26 @@ export class NetworkCore {
     await applyRuleset(this.host, table, buildRuleset(table, `${this.prefix}br*`, bridges, ports));
   }
 
+  /** Remembers an operation so that close() waits for it. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Runs operations on one container one after the other (different containers run side by side). */
+  perContainer<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.perContainerTail.get(containerId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.then(() => undefined, () => undefined);
+    this.perContainerTail.set(containerId, tail);
+    void tail.then(() => {
+      if (this.perContainerTail.get(containerId) === tail) this.perContainerTail.delete(containerId);
+    });
+    return this.track(next);
+  }
+
   assertOpen(): void {
     if (this.closed) throw new NetworkError(500, 'network manager is closed');
   }
@@ -360,10 +382,11 @@ export class NetworkCore {
    * Stops the embedded DNS. With removeAll (tests, uninstall): also deletes every container netns and
    * veth, every bridge, the nft table and the state file of this engine.
    */
-  close(opts: { removeAll?: boolean } = {}): Promise<void> {
+  async close(opts: { removeAll?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
     return this.lock.run(async () => {
-      if (this.closed) return;
-      this.closed = true;
       await this.dns.close();
       await this.saving.catch(() => undefined);
       if (!opts.removeAll) return;

@@ -72,55 +72,74 @@ export class NetworkManager extends NetworkCore {
   /**
    * Gives a container its network: a netns `/run/netns/<prefix>-<id12>` (none for `host`), one endpoint
    * per network (eth0, eth1, …), published ports on the first endpoint, the embedded DNS on user networks.
+   * Addresses and ports are reserved first, under the manager lock; the kernel work then runs outside it,
+   * so attaches of different containers overlap.
    */
-  attach(containerId: string, req: AttachRequest): Promise<Attachment> {
-    return this.lock.run(async () => {
+  async attach(containerId: string, req: AttachRequest): Promise<Attachment> {
+    this.assertOpen();
+    if (!/^[0-9a-zA-Z]{12,64}$/.test(containerId)) throw badRequest(`invalid container id ${JSON.stringify(containerId)}`);
+    return this.perContainer(containerId, () => this.attachNow(containerId, req));
+  }
+
+  private async attachNow(containerId: string, req: AttachRequest): Promise<Attachment> {
+    const bound = await this.scanHostPorts(req);
+    const c = await this.lock.run(async () => {
       this.assertOpen();
-      if (!/^[0-9a-zA-Z]{12,64}$/.test(containerId)) throw badRequest(`invalid container id ${JSON.stringify(containerId)}`);
       if (this.containers.has(containerId)) throw conflict(`container ${containerId} is already attached to its networks`);
       const base = { containerId, name: req.name.replace(/^\//, ''), hostname: req.hostname };
+      const extra = req.extraNetworks ?? [];
       if (req.networkMode === 'host') {
-        if ((req.extraNetworks ?? []).length > 0) throw badRequest('a container on the host network cannot be connected to other networks');
-        this.containers.set(containerId, { ...base, mode: 'host', endpoints: [], ports: [] });
-        await this.save();
-        return this.attachmentOf(this.containers.get(containerId)!);
+        if (extra.length > 0) throw badRequest('a container on the host network cannot be connected to other networks');
+        const hc: ContainerNetState = { ...base, mode: 'host', endpoints: [], ports: [] };
+        this.containers.set(containerId, hc);
+        return hc;
       }
       if (req.networkMode.startsWith('container:')) throw badRequest('network mode container:<id> is not supported');
       const isNone = req.networkMode === 'none';
-      if (isNone && (req.extraNetworks ?? []).length > 0) throw badRequest('a container on network none cannot be connected to other networks');
+      if (isNone && extra.length > 0) throw badRequest('a container on network none cannot be connected to other networks');
       const plan = isNone ? [] : this.planEndpoints(req);
-      // Reserve addresses and ports first (no kernel change yet): a conflict leaves nothing behind.
       const endpoints: EndpointState[] = [];
       let ports: PublishedPort[] = [];
       try {
         plan.forEach((p, i) => endpoints.push(this.newEndpoint(p.network, `eth${i}`, p.aliases, p.preferredIp)));
-        if (endpoints.length > 0 && req.portBindings.length > 0) ports = await this.reservePorts(containerId, req);
+        if (endpoints.length > 0 && req.portBindings.length > 0) ports = this.ports.reserve(containerId, req.portBindings, (proto, port) => !bound.get(proto)?.has(port));
       } catch (e) {
         endpoints.forEach((ep) => this.releaseEndpoint(ep));
         throw e;
       }
-      const c: ContainerNetState = { ...base, mode: isNone ? 'none' : 'netns', netns: this.netnsName(containerId), endpoints, ports };
-      this.containers.set(containerId, c);
-      try {
-        await createNetns(this.host, c.netns!);
-        const routeVia = endpoints.find((ep) => !this.networks.get(ep.networkId)!.internal);
-        for (const ep of endpoints) await this.plug(c, ep, ep === routeVia);
-        if (this.needsDns(c)) await this.dns.listenIn(containerId, netnsPath(c.netns!));
-        if (ports.length > 0) await this.syncRules();
-        await this.save();
-      } catch (e) {
-        await this.teardown(c);
-        throw e instanceof NetworkError ? e : new NetworkError(500, `could not attach container ${containerId}: ${(e as Error).message}`, { cause: e });
-      }
-      return this.attachmentOf(c);
+      const nc: ContainerNetState = { ...base, mode: isNone ? 'none' : 'netns', netns: this.netnsName(containerId), endpoints, ports };
+      this.containers.set(containerId, nc);
+      return nc;
     });
+    try {
+      if (c.netns) {
+        await createNetns(this.host, c.netns);
+        const routeVia = c.endpoints.find((ep) => !this.networks.get(ep.networkId)!.internal);
+        const steps = await Promise.allSettled([
+          (async () => {
+            for (const ep of c.endpoints) await this.plug(c, ep, ep === routeVia);
+          })(),
+          this.needsDns(c) ? this.dns.listenIn(containerId, netnsPath(c.netns)) : Promise.resolve(),
+        ]);
+        for (const st of steps) if (st.status === 'rejected') throw st.reason;
+        if (c.ports.length > 0) await this.syncRules();
+      }
+      await this.save();
+    } catch (e) {
+      await this.teardown(c);
+      await this.save().catch(() => undefined);
+      throw e instanceof NetworkError ? e : new NetworkError(500, `could not attach container ${containerId}: ${(e as Error).message}`, { cause: e });
+    }
+    return this.attachmentOf(c);
   }
 
-  private async reservePorts(containerId: string, req: AttachRequest): Promise<PublishedPort[]> {
-    const needScan = req.portBindings.some((b) => !b.hostPort || b.hostPort === '0' || b.hostPort.includes('-'));
+  /** Ports bound in the host netns, read only when a range or an ephemeral port is asked for. */
+  private async scanHostPorts(req: AttachRequest): Promise<Map<PortProto, Set<number>>> {
     const bound = new Map<PortProto, Set<number>>();
-    if (needScan) for (const proto of ['tcp', 'udp'] as const) bound.set(proto, await boundPorts(this.host, proto));
-    return this.ports.reserve(containerId, req.portBindings, (proto, port) => !bound.get(proto)?.has(port));
+    if (req.networkMode === 'host' || req.networkMode === 'none') return bound;
+    const protos = new Set(req.portBindings.filter((b) => !b.hostPort || b.hostPort === '0' || b.hostPort.includes('-')).map((b) => b.proto));
+    await Promise.all([...protos].map(async (proto) => bound.set(proto, await boundPorts(this.host, proto))));
+    return bound;
   }
 
   private async plug(c: ContainerNetState, ep: EndpointState, defaultRoute: boolean): Promise<void> {
@@ -131,7 +150,7 @@ export class NetworkManager extends NetworkCore {
     });
   }
 
-  /** Removes the container's kernel objects and gives back its addresses and ports (state not saved). */
+  /** Removes the container's kernel objects, then gives back its addresses and ports (state not saved). */
   private async teardown(c: ContainerNetState): Promise<void> {
     await this.dns.stopFor(c.containerId).catch(() => undefined);
     for (const ep of c.endpoints) await deleteLink(this.host, ep.hostVeth).catch(() => undefined);
@@ -139,14 +158,14 @@ export class NetworkManager extends NetworkCore {
     c.endpoints.forEach((ep) => this.releaseEndpoint(ep));
     const hadPorts = c.ports.length > 0;
     this.ports.release(c.containerId);
-    this.containers.delete(c.containerId);
+    if (this.containers.get(c.containerId) === c) this.containers.delete(c.containerId);
     if (hadPorts) await this.syncRules().catch((e: unknown) => this.log('nft sync failed during teardown', { error: String(e) }));
   }
 
   /** Undoes attach: DNS sockets, veths, the netns, published-port rules, addresses. Idempotent. */
-  detach(containerId: string): Promise<void> {
-    return this.lock.run(async () => {
-      this.assertOpen();
+  async detach(containerId: string): Promise<void> {
+    this.assertOpen();
+    return this.perContainer(containerId, async () => {
       const c = this.containers.get(containerId);
       if (!c) return;
       await this.teardown(c);
@@ -155,25 +174,27 @@ export class NetworkManager extends NetworkCore {
   }
 
   /** Adds an endpoint on `network` to an attached container (the next free ethN). */
-  connect(network: string, containerId: string, aliases: string[] = [], ipv4Address?: string): Promise<Attachment> {
-    return this.lock.run(async () => {
-      this.assertOpen();
-      const c = this.containers.get(containerId);
-      if (!c) throw new NetworkError(409, `container ${containerId} is not running (no network namespace to connect)`);
-      if (c.mode !== 'netns')
-        throw new NetworkError(400, `container ${containerId} uses network mode ${c.mode === 'host' ? 'host' : 'none'} and cannot be connected to other networks`);
-      const n = this.resolveNetwork(network);
-      if (n.driver !== 'bridge') throw badRequest(`cannot connect a container to network ${n.name} (driver ${n.driver})`);
-      if (c.endpoints.some((ep) => ep.networkId === n.id)) throw conflict(`endpoint with name ${c.name} already exists in network ${n.name}`);
-      if (!this.isUserBridge(n) && (aliases.length > 0 || ipv4Address)) throw badRequest('network-scoped aliases and user-specified IP addresses are supported only for user-defined networks');
-      const used = new Set(c.endpoints.map((e) => e.ifname));
-      let i = 0;
-      while (used.has(`eth${i}`)) i++;
-      const ep = this.newEndpoint(n, `eth${i}`, aliases, ipv4Address);
-      c.endpoints.push(ep);
+  async connect(network: string, containerId: string, aliases: string[] = [], ipv4Address?: string): Promise<Attachment> {
+    this.assertOpen();
+    return this.perContainer(containerId, async () => {
+      const { c, ep } = await this.lock.run(async () => {
+        const c = this.containers.get(containerId);
+        if (!c) throw new NetworkError(409, `container ${containerId} is not running (no network namespace to connect)`);
+        if (c.mode !== 'netns') throw badRequest(`container ${containerId} uses network mode ${c.mode} and cannot be connected to other networks`);
+        const n = this.resolveNetwork(network);
+        if (n.driver !== 'bridge') throw badRequest(`cannot connect a container to network ${n.name} (driver ${n.driver})`);
+        if (c.endpoints.some((e) => e.networkId === n.id)) throw conflict(`endpoint with name ${c.name} already exists in network ${n.name}`);
+        if (!this.isUserBridge(n) && (aliases.length > 0 || ipv4Address)) throw badRequest('network-scoped aliases and user-specified IP addresses are supported only for user-defined networks');
+        const used = new Set(c.endpoints.map((e) => e.ifname));
+        let i = 0;
+        while (used.has(`eth${i}`)) i++;
+        const ep = this.newEndpoint(n, `eth${i}`, aliases, ipv4Address);
+        c.endpoints.push(ep);
+        return { c, ep };
+      });
+      const n = this.networks.get(ep.networkId)!;
       try {
-        const hasRoute = c.endpoints.length > 1;
-        await this.plug(c, ep, !hasRoute && !n.internal);
+        await this.plug(c, ep, c.endpoints.length === 1 && !n.internal);
         if (this.needsDns(c)) await this.dns.listenIn(containerId, netnsPath(c.netns!));
         await this.save();
       } catch (e) {
@@ -187,9 +208,9 @@ export class NetworkManager extends NetworkCore {
   }
 
   /** Removes the container's endpoint on `network` (its published ports go with the first endpoint). */
-  disconnect(network: string, containerId: string): Promise<Attachment> {
-    return this.lock.run(async () => {
-      this.assertOpen();
+  async disconnect(network: string, containerId: string): Promise<Attachment> {
+    this.assertOpen();
+    return this.perContainer(containerId, async () => {
       const c = this.containers.get(containerId);
       if (!c) throw notFound(`container ${containerId} is not attached to any network`);
       const n = this.resolveNetwork(network);
