@@ -43,6 +43,8 @@ test('a host port range gives the first free port in it and 409 when all are tak
   assert.equal(p.reserve('b', [{ containerPort: 80, proto: 'tcp', hostPort: '9000-9001' }])[0]!.hostPort, 9001);
   assert.throws(() => p.reserve('c', [{ containerPort: 80, proto: 'tcp', hostPort: '9000-9001' }]), (e: unknown) => e instanceof NetworkError && e.status === 409);
   assert.throws(() => p.reserve('d', [{ containerPort: 80, proto: 'tcp', hostPort: '70000' }]), (e: unknown) => e instanceof NetworkError && e.status === 400);
+  // an address the nft map cannot hold is refused up front instead of breaking the rule set
+  assert.throws(() => p.reserve('d', [{ containerPort: 80, proto: 'tcp', hostIp: '::', hostPort: '9100' }]), (e: unknown) => e instanceof NetworkError && e.status === 400);
 });
 
 test("Docker's PortBindings map turns into binding requests, ranges paired one to one", () => {
@@ -53,6 +55,7 @@ test("Docker's PortBindings map turns into binding requests, ranges paired one t
     { containerPort: 7001, proto: 'tcp', hostIp: '', hostPort: '9001' },
   ]);
   assert.deepEqual(portBindingsFromDocker(undefined), []);
+  assert.deepEqual(portBindingsFromDocker({ '80': [{ HostPort: 8080 }] }), [{ containerPort: 80, proto: 'tcp', hostIp: '', hostPort: '8080' }]);
   assert.throws(() => portBindingsFromDocker({ 'x/tcp': [] }), (e: unknown) => e instanceof NetworkError && e.status === 400);
   assert.throws(() => portBindingsFromDocker([]), (e: unknown) => e instanceof NetworkError && e.status === 400);
 });

@@ -17,6 +17,7 @@ import { checkCreateBody, checkNoOverlap, firstHost, toRecord } from './network-
 import { applyRuleset, buildRuleset, deleteTable, NftSync, tableName, type NftBridge, type NftPort } from './nft-ruleset.js';
 import { PortAllocator } from './port-allocator.js';
 import { StateFile } from './state-file.js';
+import { KeyedQueue, Mutex } from './mutex.js';
 import type { ContainerNetState, NetworkRecord, NetworkState, PersistedNetworkState } from './types.js';
 
 export interface NetworkManagerOptions {
@@ -50,16 +51,6 @@ export const DEFAULT_ADDRESS_POOLS = [
 
 const newId = (): string => randomBytes(32).toString('hex');
 
-/** A tiny FIFO mutex: state changes happen one at a time. */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const r = this.tail.then(fn);
-    this.tail = r.then(() => undefined, () => undefined);
-    return r;
-  }
-}
-
 export class NetworkCore {
   readonly opts: NetworkManagerOptions;
   readonly prefix: string;
@@ -78,8 +69,7 @@ export class NetworkCore {
   private readonly nft: NftSync;
   private saving: Promise<void> = Promise.resolve();
   private closed = false;
-  private readonly inflight = new Set<Promise<unknown>>();
-  private readonly perContainerTail = new Map<string, Promise<unknown>>();
+  private readonly ops = new KeyedQueue();
 
   protected constructor(opts: NetworkManagerOptions, host: HostExec, mtu: number, hostResolv: ResolvConf) {
     this.opts = opts;
@@ -356,22 +346,12 @@ export class NetworkCore {
 
   /** Remembers an operation so that close() waits for it. */
   track<T>(p: Promise<T>): Promise<T> {
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+    return this.ops.track(p);
   }
 
   /** Runs operations on one container one after the other (different containers run side by side). */
   perContainer<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.perContainerTail.get(containerId) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.then(() => undefined, () => undefined);
-    this.perContainerTail.set(containerId, tail);
-    void tail.then(() => {
-      if (this.perContainerTail.get(containerId) === tail) this.perContainerTail.delete(containerId);
-    });
-    return this.track(next);
+    return this.ops.serialize(containerId, fn);
   }
 
   assertOpen(): void {
@@ -385,7 +365,7 @@ export class NetworkCore {
   async close(opts: { removeAll?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.inflight]);
+    await this.ops.drain();
     return this.lock.run(async () => {
       await this.dns.close();
       await this.saving.catch(() => undefined);

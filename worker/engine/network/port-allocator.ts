@@ -4,6 +4,7 @@
  * whether a port is free on the host is asked through `isHostPortFree`.
  */
 import { badRequest, conflict } from './errors.js';
+import { parseIPv4 } from './ipv4.js';
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';
 
@@ -60,7 +61,10 @@ export class PortAllocator {
     for (const r of reqs) {
       if (!Number.isInteger(r.containerPort) || r.containerPort < 1 || r.containerPort > 65535)
         throw badRequest(`invalid container port ${String(r.containerPort)}`);
+      if (r.proto !== 'tcp' && r.proto !== 'udp' && r.proto !== 'sctp') throw badRequest(`invalid protocol ${JSON.stringify(r.proto)}`);
       const hostIp = r.hostIp && r.hostIp !== '' ? r.hostIp : '0.0.0.0';
+      if (parseIPv4(hostIp) === undefined)
+        throw badRequest(`invalid host address ${JSON.stringify(hostIp)} for port ${r.containerPort}/${r.proto}: only IPv4 addresses can be published`);
       const range = parseHostPort(r.hostPort);
       let chosen: number | undefined;
       if (range.first === range.last) {
@@ -121,7 +125,8 @@ export function portBindingsFromDocker(value: unknown): PortBindingRequest[] {
     if (!Array.isArray(list)) throw badRequest(`PortBindings[${key}] must be an array`);
     for (const b of list) {
       const hostIp = typeof b === 'object' && b !== null && typeof (b as { HostIp?: unknown }).HostIp === 'string' ? (b as { HostIp: string }).HostIp : '';
-      const hostPort = typeof b === 'object' && b !== null && typeof (b as { HostPort?: unknown }).HostPort === 'string' ? (b as { HostPort: string }).HostPort : '';
+      const rawPort = typeof b === 'object' && b !== null ? (b as { HostPort?: unknown }).HostPort : undefined;
+      const hostPort = typeof rawPort === 'string' ? rawPort : typeof rawPort === 'number' ? String(rawPort) : '';
       const hp = parseHostPort(hostPort);
       for (let c = first; c <= last; c++) {
         // "8000-8001:80-81" pairs ports one to one; a single host port range with one container port is a pool.
