@@ -179,3 +179,64 @@ export function containerId(): string {
   while (s.length < 64) s += Math.floor(Math.random() * 16).toString(16);
   return s;
 }
+
+const UDP_ECHO_JS = `
+const dgram = require('node:dgram');
+const s = dgram.createSocket('udp4');
+s.on('message', (m, r) => s.send(Buffer.from(m.toString() + ' from=' + r.address), r.port, r.address));
+s.bind(Number(process.argv[1]), '0.0.0.0', () => process.stdout.write('ready\\n'));
+`;
+
+/** A UDP server in `nsPath` echoing "<payload> from=<peer address>". */
+export async function startUdpEcho(lab: Lab, nsPath: string, port: number): Promise<void> {
+  const child = spawn('nsenter', [`--net=${nsPath}`, process.execPath, '-e', UDP_ECHO_JS, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  lab.children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('udp echo did not start')), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+}
+
+const UDP_CLIENT_JS = `
+const dgram = require('node:dgram');
+const s = dgram.createSocket('udp4');
+const t = setTimeout(() => { process.stdout.write('TIMEOUT'); process.exit(3); }, 3000);
+s.on('message', (m) => { clearTimeout(t); process.stdout.write(m.toString()); process.exit(0); });
+s.send(Buffer.from(process.argv[3]), Number(process.argv[2]), process.argv[1]);
+`;
+
+/** Sends one datagram from `nsPath` and returns the reply (or "TIMEOUT"). */
+export async function udpFrom(nsPath: string, host: string, port: number, payload: string): Promise<string> {
+  return (await shAsync(['nsenter', `--net=${nsPath}`, process.execPath, '-e', UDP_CLIENT_JS, host, String(port), payload])).out.trim();
+}
+
+/** A DNS query over TCP to 127.0.0.11:53 from `nsPath`; returns the A addresses (or an error word). */
+export async function tcpDnsFrom(nsPath: string, name: string): Promise<string> {
+  const codec = new URL('../../../worker/engine/network/dns-codec.js', import.meta.url).href;
+  const js = `
+import('${codec}').then(({ encodeQuery, decodeMessage }) => {
+  const net = require('node:net');
+  const q = encodeQuery(4242, process.argv[1]);
+  const len = Buffer.alloc(2); len.writeUInt16BE(q.length, 0);
+  const s = net.connect({ host: '127.0.0.11', port: 53 }, () => s.write(Buffer.concat([len, q])));
+  let buf = Buffer.alloc(0);
+  const t = setTimeout(() => { process.stdout.write('TIMEOUT'); process.exit(3); }, 3000);
+  s.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      clearTimeout(t);
+      const m = decodeMessage(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      process.stdout.write(m.answers.map((a) => a.data).join(',') || 'rcode=' + m.rcode);
+      s.destroy();
+    }
+  });
+  s.on('error', (e) => { process.stdout.write('ERROR ' + e.code); process.exit(2); });
+});
+`;
+  return (await shAsync(['nsenter', `--net=${nsPath}`, process.execPath, '-e', js, name])).out.trim();
+}
