@@ -4,3 +4,4 @@ export { DEFAULT_ADDRESS_POOLS, DEFAULT_BRIDGE_SUBNET } from './network-core.js'
 export { NetworkError, type NetworkErrorStatus } from './errors.js';
 export { portBindingsFromDocker, type PortBindingRequest, type PublishedPort, type PortProto } from './port-allocator.js';
 export type { Attachment, AttachEndpoint, AttachRequest, NetworkCreateBody, NetworkRecord } from './types.js';
+export { toNetworkSettings, toPortList, type DockerNetworkSettings, type DockerEndpointSettings } from './network-settings.js';
