@@ -1,0 +1,169 @@
+// The seeded Raft simulator: N nodes on a virtual clock and network, driven by one seed. Every
+// event (a tick, a delivered message, a client request, a fault) is followed by Ready processing on
+// the nodes it touched and by the invariant checks; at the end the cluster is healed, must commit a
+// write, and the clients' history must be linearizable.
+
+import { MemoryStorage } from '../../manager/raft/core/memory-storage.js';
+import { seededRandom, type NodeId } from '../../manager/raft/core/types.js';
+import { checkOperations } from '../lin/check-operations.js';
+import { kvModel } from '../lin/kv-model.js';
+import { EventQueue } from './event-queue.js';
+import { SafetyMonitor } from './safety-monitor.js';
+import { Chaos } from './sim-chaos.js';
+import { SimClients } from './sim-clients.js';
+import { Membership, type MembershipPlan } from './sim-membership.js';
+import { SimNetwork } from './sim-network.js';
+import { SimNode, type Breakage, type NodeEnv } from './sim-node.js';
+import { emptyStats, type SimStats, type World } from './sim-world.js';
+
+export interface SimOptions {
+  seed: number;
+  nodes: 3 | 5;
+  /** Virtual time of the chaos phase (a tick is 10 units). */
+  duration: number;
+  /** Forced membership plan; by default the seed chooses. */
+  membership?: MembershipPlan;
+  breakage?: Breakage;
+  trace?: (line: string) => void;
+}
+
+export interface SimReport {
+  ok: boolean;
+  /** Why the run failed: an invariant, a core exception, no progress, or a non-linearizable history. */
+  failure?: string;
+  /** Virtual time and event of the failure. */
+  at?: string;
+  config: string;
+  stats: SimStats & { events: number; leaders: number; maxApplied: number; historyOps: number; messages: number; linearizability: string };
+}
+
+const TICK = 10;
+const STABILISE = 3000;
+
+/** The command line that replays one run. */
+export function replayCommand(o: SimOptions): string {
+  let cmd = `node dist/test/sim/replay.js --seed ${o.seed} --nodes ${o.nodes} --duration ${o.duration}`;
+  if (o.membership) cmd += ` --membership ${o.membership}`;
+  if (o.breakage && o.breakage !== 'none') cmd += ` --breakage ${o.breakage}`;
+  return cmd;
+}
+
+export function runSim(o: SimOptions): SimReport {
+  const rnd = seededRandom(o.seed);
+  const q = new EventQueue();
+  const stats = emptyStats();
+  const monitor = new SafetyMonitor();
+  const touched = new Set<SimNode>();
+  const plans: MembershipPlan[] = ['none', 'learner', 'replace'];
+  const plan = o.membership ?? plans[rnd(3)]!;
+  const checkQuorum = rnd(2) === 0;
+  const preVote = rnd(2) === 0;
+  const nodes = new Map<NodeId, SimNode>();
+  const w: World = {
+    q, rnd, nodes, stats, chaos: true, removed: new Set(), trace: o.trace,
+    touch: (n) => { touched.add(n); },
+    net: undefined as unknown as SimNetwork,
+  };
+  w.net = new SimNetwork(q, seededRandom((o.seed ^ 0x5eed) >>> 0), {
+    deliver: (m) => {
+      const n = nodes.get(m.to);
+      if (!n?.raw || w.removed.has(m.to) || w.removed.has(m.from)) return;
+      n.raw.step(m);
+      touched.add(n);
+    },
+  });
+  let membership: Membership | undefined;
+  const env: NodeEnv = {
+    q, net: w.net, monitor, seed: o.seed, checkQuorum, preVote, electionTick: 10,
+    snapshotEvery: 12 + rnd(20), keepEntries: rnd(6), breakage: o.breakage ?? 'none', trace: o.trace,
+    onConfApplied: (node, cc, cs) => membership?.onApplied(node, cc, cs),
+    touch: (n) => { touched.add(n); },
+    stats,
+  };
+  const startTicking = (n: SimNode): void => {
+    const tick = (): void => {
+      if (n.raw && !w.removed.has(n.id)) {
+        n.raw.tick();
+        touched.add(n);
+      }
+      q.after(TICK, `tick n${n.id}`, tick);
+    };
+    q.after(1 + rnd(TICK), `tick n${n.id}`, tick);
+  };
+  const addNode = (id: NodeId, disk: MemoryStorage): SimNode => {
+    const n = new SimNode(id, disk, env);
+    nodes.set(id, n);
+    n.start();
+    touched.add(n);
+    startTicking(n);
+    return n;
+  };
+  const initial = Array.from({ length: o.nodes }, (_, i) => i + 1);
+  for (const id of initial) addNode(id, MemoryStorage.bootstrap(initial));
+  membership = new Membership(w, plan, initial, (id) => addNode(id, new MemoryStorage()));
+  const clients = new SimClients(w, { clients: 3, keys: 3, timeout: 400 });
+  const chaos = new Chaos(w, { every: 120, maxDowntime: 600 });
+  const config = `nodes=${o.nodes} membership=${membership.describe()} checkQuorum=${checkQuorum} preVote=${preVote} ` +
+    `snapshotEvery=${env.snapshotEvery} keep=${env.keepEntries} breakage=${env.breakage}`;
+  o.trace?.(`config: ${config}`);
+  clients.start();
+  chaos.start();
+  membership.start();
+
+  const probe: { state: 'pending' | 'ok' | 'failed' } = { state: 'pending' };
+  q.at(o.duration, 'stabilise', () => {
+    chaos.stabilise();
+    q.after(500, 'probe', () => clients.probe(1000, q.now + STABILISE - 600, (ok) => { probe.state = ok ? 'ok' : 'failed'; }));
+  });
+  const end = o.duration + STABILISE;
+
+  let events = 0;
+  let failure: string | undefined;
+  let at: string | undefined;
+  for (let ev = q.pop(); ev !== undefined && ev.time <= end && probe.state === 'pending'; ev = q.pop()) {
+    events++;
+    try {
+      if (o.trace && !ev.label.startsWith('tick')) o.trace(`t=${ev.time} ${ev.label}`);
+      ev.run();
+      for (let guard = 0; touched.size > 0; guard++) {
+        if (guard > 100) throw new Error('Ready processing does not settle');
+        const batch = [...touched];
+        touched.clear();
+        for (const n of batch) {
+          n.process();
+          const raw = n.raw;
+          if (!raw) continue;
+          const s = raw.status();
+          monitor.checkNode(n.id, {
+            role: s.softState.role, term: s.hardState.term, commit: s.hardState.commit, applied: s.applied, config: s.config,
+          }, n.applied, n.disk);
+        }
+      }
+    } catch (e) {
+      failure = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      if (e instanceof Error && !(e.name === 'InvariantViolation') && e.stack) failure += `\n${e.stack.split('\n').slice(1, 6).join('\n')}`;
+      at = `t=${ev.time} during "${ev.label}" (event ${events})`;
+      break;
+    }
+  }
+  let linearizability = 'not checked';
+  if (failure === undefined && probe.state !== 'ok') {
+    failure = 'no progress: a write did not commit within the stabilisation window after healing';
+    at = `t=${q.now}`;
+  }
+  if (failure === undefined) {
+    const r = checkOperations(kvModel(), clients.history, { timeoutMs: 20_000 });
+    linearizability = r.result;
+    if (r.result === 'illegal') failure = `history not linearizable:\n${r.explanation}`;
+  }
+  const maxApplied = Math.max(0, ...[...nodes.values()].map((n) => n.applied));
+  return {
+    ok: failure === undefined,
+    ...(failure !== undefined ? { failure, at: at ?? '' } : {}),
+    config,
+    stats: {
+      ...stats, events, leaders: monitor.leadersSeen, maxApplied, historyOps: clients.history.length,
+      messages: w.net.sent, linearizability,
+    },
+  };
+}

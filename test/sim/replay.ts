@@ -1,0 +1,47 @@
+// Replays one simulator run from its seed:
+//   node dist/test/sim/replay.js --seed <N> [--nodes 3|5] [--duration T] [--membership none|learner|replace]
+//                                [--breakage none|forget-vote] [--trace]
+import { parseArgs } from 'node:util';
+import { replayCommand, runSim, type SimOptions } from './raft-sim.js';
+import type { MembershipPlan } from './sim-membership.js';
+import type { Breakage } from './sim-node.js';
+import { DEFAULT_DURATION } from './sim-defaults.js';
+
+function main(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seed: { type: 'string' },
+      nodes: { type: 'string', default: '3' },
+      duration: { type: 'string', default: String(DEFAULT_DURATION) },
+      membership: { type: 'string' },
+      breakage: { type: 'string', default: 'none' },
+      trace: { type: 'boolean', default: false },
+    },
+  });
+  const seed = Number(values.seed);
+  const nodes = Number(values.nodes);
+  const duration = Number(values.duration);
+  if (!Number.isInteger(seed) || seed < 0) { console.error('--seed <non-negative integer> is required'); return 2; }
+  if (nodes !== 3 && nodes !== 5) { console.error('--nodes must be 3 or 5'); return 2; }
+  if (!Number.isFinite(duration) || duration <= 0) { console.error('--duration must be a positive number'); return 2; }
+  const m = values.membership;
+  if (m !== undefined && m !== 'none' && m !== 'learner' && m !== 'replace') { console.error('--membership must be none, learner or replace'); return 2; }
+  const b = values.breakage;
+  if (b !== 'none' && b !== 'forget-vote') { console.error('--breakage must be none or forget-vote'); return 2; }
+  const o: SimOptions = { seed, nodes, duration, breakage: b as Breakage };
+  if (m !== undefined) o.membership = m as MembershipPlan;
+  if (values.trace) o.trace = (line) => console.log(line);
+  const r = runSim(o);
+  console.log(`${replayCommand(o)}\n${r.config}\n${JSON.stringify(r.stats)}`);
+  if (r.ok) {
+    console.log('ok');
+    return 0;
+  }
+  console.log(`FAILED at ${r.at}\n${r.failure}`);
+  return 1;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -1,0 +1,171 @@
+// The Raft invariants (raft.md §5.3), checked by the simulator after every step. The monitor sees
+// what each node writes to its simulated disk, what it applies, and its status; it keeps global
+// history so that properties over the whole run (one leader per term, state machine safety,
+// leader completeness) are checked, not just properties of one instant.
+
+import type { ConfState, Entry, HardState, NodeId, RaftRole, Snapshot, Storage } from '../../manager/raft/core/types.js';
+
+export class InvariantViolation extends Error {
+  constructor(readonly invariant: string, detail: string) {
+    super(`${invariant}: ${detail}`);
+    this.name = 'InvariantViolation';
+  }
+}
+
+/** What the monitor needs from a node's disk. */
+export interface DiskView extends Storage {
+  hardState(): HardState;
+}
+
+export interface PersistBatch {
+  hardState?: HardState | undefined;
+  entries: Entry[];
+  snapshot?: Snapshot | undefined;
+}
+
+function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return (h ^ b.length) >>> 0;
+}
+
+function entryHash(e: Entry): string {
+  return `${e.type}:${hashBytes(e.data)}:${e.data.length}`;
+}
+
+function termAt(disk: Storage, i: number): number | undefined {
+  if (i === 0) return 0;
+  try {
+    return disk.term(i);
+  } catch {
+    return undefined;
+  }
+}
+
+export class SafetyMonitor {
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  /** index → term → the entry's identity (its predecessor's term and its content). */
+  private readonly logIds = new Map<number, Map<number, { prevTerm: number | undefined; hash: string }>>();
+  /** index → the entry every node applied there. */
+  private readonly appliedAt = new Map<number, { term: number; hash: string; node: NodeId }>();
+  private maxApplied = 0;
+  /** `${node}@${term}` → committed indexes already checked against that leader's log. */
+  private readonly leaderChecked = new Map<string, number>();
+  leadersSeen = 0;
+
+  /** Checks a Ready's hard state, entries and snapshot against the disk they are about to be written to. */
+  checkPersist(id: NodeId, disk: DiskView, leaderTerm: number, b: PersistBatch): void {
+    const old = disk.hardState();
+    const hs = b.hardState;
+    if (hs) {
+      if (hs.term < old.term) throw new InvariantViolation('hard state term monotonic', `node ${id} writes term ${hs.term} over ${old.term}`);
+      if (hs.commit < old.commit) throw new InvariantViolation('hard state commit monotonic', `node ${id} writes commit ${hs.commit} over ${old.commit}`);
+      if (hs.term === old.term && old.vote !== 0 && hs.vote !== old.vote) {
+        throw new InvariantViolation('vote fixed within a term', `node ${id} changes its vote in term ${hs.term} from ${old.vote} to ${hs.vote}`);
+      }
+    }
+    const term = hs?.term ?? old.term;
+    const stillLeader = leaderTerm !== 0 && term === leaderTerm;
+    if (b.snapshot && b.snapshot.metadata.index > 0 && stillLeader) {
+      throw new InvariantViolation('leader append-only', `node ${id}, leader of term ${leaderTerm}, installs a snapshot at ${b.snapshot.metadata.index}`);
+    }
+    const es = b.entries;
+    for (let k = 0; k < es.length; k++) {
+      const e = es[k]!;
+      if (e.term > term) throw new InvariantViolation('log terms', `node ${id} writes entry ${e.index} of term ${e.term} while at term ${term}`);
+      if (k > 0) {
+        const p = es[k - 1]!;
+        if (e.index !== p.index + 1) throw new InvariantViolation('log contiguous', `node ${id} writes entries ${p.index} then ${e.index}`);
+        if (e.term < p.term) throw new InvariantViolation('log terms non-decreasing', `node ${id} writes entry ${e.index}@${e.term} after ${p.index}@${p.term}`);
+      }
+      if (stillLeader && e.index <= disk.lastIndex()) {
+        const t = termAt(disk, e.index);
+        if (t !== undefined && t !== e.term) {
+          throw new InvariantViolation('leader append-only', `node ${id}, leader of term ${leaderTerm}, overwrites entry ${e.index}@${t} with term ${e.term}`);
+        }
+      }
+    }
+    if (es.length > 0) {
+      const first = es[0]!;
+      const base = b.snapshot && b.snapshot.metadata.index === first.index - 1 ? b.snapshot.metadata.term : termAt(disk, first.index - 1);
+      if (base !== undefined && first.term < base) {
+        throw new InvariantViolation('log terms non-decreasing', `node ${id} appends ${first.index}@${first.term} after term ${base}`);
+      }
+      for (let k = 0; k < es.length; k++) {
+        const e = es[k]!;
+        this.recordLogId(id, e, k === 0 ? base : es[k - 1]!.term);
+      }
+    }
+  }
+
+  /** Log Matching, via uniqueness: an (index, term) pair always names the same entry after the same predecessor term. */
+  private recordLogId(id: NodeId, e: Entry, prevTerm: number | undefined): void {
+    let byTerm = this.logIds.get(e.index);
+    if (!byTerm) this.logIds.set(e.index, (byTerm = new Map()));
+    const seen = byTerm.get(e.term);
+    const hash = entryHash(e);
+    if (!seen) {
+      byTerm.set(e.term, { prevTerm, hash });
+      return;
+    }
+    if (seen.hash !== hash) throw new InvariantViolation('log matching', `node ${id} holds a different entry at ${e.index}@${e.term} than another node`);
+    if (prevTerm !== undefined && seen.prevTerm !== undefined && prevTerm !== seen.prevTerm) {
+      throw new InvariantViolation('log matching', `node ${id} has entry ${e.index}@${e.term} after term ${prevTerm}, another node after term ${seen.prevTerm}`);
+    }
+    if (seen.prevTerm === undefined) seen.prevTerm = prevTerm;
+  }
+
+  /** After the disk write: the persisted commit never passes the persisted log. */
+  checkDisk(id: NodeId, disk: DiskView): void {
+    const hs = disk.hardState();
+    if (hs.commit > disk.lastIndex()) throw new InvariantViolation('committed ≤ last index', `node ${id} commit ${hs.commit} > last index ${disk.lastIndex()} on disk`);
+  }
+
+  /** State Machine Safety: no two nodes apply different entries at one index. */
+  checkApply(id: NodeId, e: Entry): void {
+    const seen = this.appliedAt.get(e.index);
+    const hash = entryHash(e);
+    if (!seen) {
+      this.appliedAt.set(e.index, { term: e.term, hash, node: id });
+      if (e.index > this.maxApplied) this.maxApplied = e.index;
+      return;
+    }
+    if (seen.term !== e.term || seen.hash !== hash) {
+      throw new InvariantViolation('state machine safety', `node ${id} applies ${e.index}@${e.term} but node ${seen.node} applied ${e.index}@${seen.term} (different entry)`);
+    }
+  }
+
+  /** Election Safety and Leader Completeness for a node's current role; plus per-node bounds. */
+  checkNode(
+    id: NodeId,
+    s: { role: RaftRole; term: number; commit: number; applied: number; config: ConfState },
+    appApplied: number,
+    disk: DiskView,
+  ): void {
+    if (appApplied > s.commit) throw new InvariantViolation('applied ≤ committed', `node ${id} applied ${appApplied} > commit ${s.commit}`);
+    if (s.applied > s.commit) throw new InvariantViolation('applied ≤ committed', `node ${id} status applied ${s.applied} > commit ${s.commit}`);
+    const voters = new Set([...s.config.voters, ...s.config.votersOutgoing]);
+    const both = [...s.config.learners, ...s.config.learnersNext].filter((l) => voters.has(l));
+    if (both.length > 0) throw new InvariantViolation('voters ∩ learners = ∅', `node ${id} config has ${both.join(',')} as voter and learner`);
+    if (s.role !== 'leader') return;
+    const prev = this.leaderOfTerm.get(s.term);
+    if (prev === undefined) {
+      this.leaderOfTerm.set(s.term, id);
+      this.leadersSeen++;
+    } else if (prev !== id) {
+      throw new InvariantViolation('election safety', `nodes ${prev} and ${id} are both leader of term ${s.term}`);
+    }
+    const key = `${id}@${s.term}`;
+    const from = this.leaderChecked.get(key) ?? 0;
+    const first = disk.firstIndex();
+    for (let i = from + 1; i <= this.maxApplied; i++) {
+      const c = this.appliedAt.get(i);
+      if (!c || c.term >= s.term || i < first) continue;
+      const t = termAt(disk, i);
+      if (t !== c.term) {
+        throw new InvariantViolation('leader completeness', `leader ${id} of term ${s.term} lacks committed entry ${i}@${c.term} (has term ${t ?? 'none'})`);
+      }
+    }
+    this.leaderChecked.set(key, this.maxApplied);
+  }
+}

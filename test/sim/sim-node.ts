@@ -1,0 +1,224 @@
+// One simulated Raft node: a RawNode, its simulated disk (a MemoryStorage that receives exactly what
+// the Ready contract says to persist: hard state, entries, snapshot) and its KV application. A crash
+// throws away the RawNode, the application and every pending client request; a restart rebuilds them
+// from the disk alone.
+
+import { RawNode } from '../../manager/raft/core/raw-node.js';
+import { MemoryStorage } from '../../manager/raft/core/memory-storage.js';
+import { decodeConfChange } from '../../manager/raft/core/conf-change-codec.js';
+import {
+  EntryType, MessageType, seededRandom,
+  type ConfChangeV2, type ConfState, type Message, type NodeId, type RaftRole, type Ready, type Snapshot,
+} from '../../manager/raft/core/types.js';
+import type { KvOutput } from '../lin/kv-model.js';
+import { decodeCommand, KvApp } from './kv-app.js';
+import type { EventQueue } from './event-queue.js';
+import type { SimNetwork } from './sim-network.js';
+import { InvariantViolation, type SafetyMonitor } from './safety-monitor.js';
+
+/** Deliberate bugs, to prove the invariant checks catch a broken node. */
+export type Breakage = 'none' | 'forget-vote';
+
+export interface NodeEnv {
+  q: EventQueue;
+  net: SimNetwork;
+  monitor: SafetyMonitor;
+  seed: number;
+  checkQuorum: boolean;
+  preVote: boolean;
+  electionTick: number;
+  /** Compact when more than this many applied entries sit on disk; keep `keepEntries` of them. */
+  snapshotEvery: number;
+  keepEntries: number;
+  breakage: Breakage;
+  trace: ((line: string) => void) | undefined;
+  onConfApplied(node: SimNode, cc: ConfChangeV2, cs: ConfState): void;
+  /** Marks a node as changed by the current event: the driver processes its Ready and checks it. */
+  touch(node: SimNode): void;
+  stats: { snapshotsSent: number; snapshotsApplied: number; compactions: number };
+}
+
+export interface PendingWrite {
+  complete(out: KvOutput): void;
+  abandon(): void;
+}
+
+export interface PendingRead {
+  key: string;
+  index: number | null;
+  complete(value: string | null): void;
+  abandon(): void;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class SimNode {
+  raw: RawNode | null = null;
+  app = new KvApp();
+  applied = 0;
+  confState: ConfState;
+  incarnation = 0;
+  role: RaftRole = 'follower';
+  private writes = new Map<string, PendingWrite>();
+  private reads = new Map<string, PendingRead>();
+
+  constructor(readonly id: NodeId, readonly disk: MemoryStorage, private readonly env: NodeEnv) {
+    this.confState = disk.initialState().confState;
+  }
+
+  get up(): boolean {
+    return this.raw !== null;
+  }
+
+  start(): void {
+    const snap = this.disk.snapshot();
+    this.incarnation++;
+    this.app = KvApp.restore(snap.data);
+    this.applied = snap.metadata.index;
+    this.confState = this.disk.initialState().confState;
+    this.role = 'follower';
+    this.raw = new RawNode({
+      id: this.id,
+      electionTick: this.env.electionTick,
+      heartbeatTick: 1,
+      storage: this.disk,
+      applied: this.applied,
+      maxSizePerMsg: 1024,
+      maxInflightMsgs: 16,
+      checkQuorum: this.env.checkQuorum,
+      preVote: this.env.preVote,
+      random: seededRandom((this.env.seed * 7919 + this.id * 104729 + this.incarnation * 15485863) >>> 0),
+    });
+  }
+
+  crash(): void {
+    this.raw = null;
+    this.app = new KvApp();
+    this.role = 'follower';
+    for (const w of this.writes.values()) w.abandon();
+    for (const r of this.reads.values()) r.abandon();
+    this.writes.clear();
+    this.reads.clear();
+  }
+
+  addWrite(key: string, w: PendingWrite): void {
+    this.writes.set(key, w);
+  }
+
+  dropWrite(key: string): void {
+    this.writes.delete(key);
+  }
+
+  addRead(ctx: string, r: PendingRead): void {
+    this.reads.set(ctx, r);
+  }
+
+  dropRead(ctx: string): void {
+    this.reads.delete(ctx);
+  }
+
+  /** Handles every Ready the node has: persist → send → apply → advance. */
+  process(): void {
+    while (this.raw !== null && this.raw.hasReady()) this.handleReady(this.raw, this.raw.ready());
+  }
+
+  private handleReady(raw: RawNode, rd: Ready): void {
+    const env = this.env;
+    const leaderTerm = this.role === 'leader' ? this.disk.hardState().term : 0;
+    const snap = rd.snapshot && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
+    env.monitor.checkPersist(this.id, this.disk, leaderTerm, { hardState: rd.hardState, entries: rd.entries, snapshot: snap });
+    // 1. persist
+    if (snap) this.disk.applySnapshot(snap);
+    if (rd.entries.length > 0) this.disk.append(rd.entries);
+    if (rd.hardState) {
+      const hs = env.breakage === 'forget-vote' ? { ...rd.hardState, vote: 0 } : rd.hardState;
+      this.disk.setHardState(hs);
+    }
+    env.monitor.checkDisk(this.id, this.disk);
+    if (rd.softState) this.role = rd.softState.role;
+    if (env.trace && (rd.softState || rd.hardState || rd.entries.length || rd.committedEntries.length || snap)) {
+      env.trace(`  n${this.id} ready: ${rd.softState ? `role=${rd.softState.role} lead=${rd.softState.lead} ` : ''}` +
+        `${rd.hardState ? `hs=${rd.hardState.term}/${rd.hardState.vote}/${rd.hardState.commit} ` : ''}` +
+        `entries=${rd.entries.map((e) => `${e.index}@${e.term}`).join(',')} committed=${rd.committedEntries.length}` +
+        `${snap ? ` snapshot=${snap.metadata.index}@${snap.metadata.term}` : ''} msgs=${rd.messages.length}`);
+    }
+    // 2. send
+    const inc = this.incarnation;
+    for (const m of rd.messages) this.send(m, inc);
+    // 3. apply
+    if (snap) this.applySnapshot(snap);
+    for (const e of rd.committedEntries) {
+      if (e.index !== this.applied + 1) {
+        throw new InvariantViolation('apply in order', `node ${this.id} applies ${e.index} after ${this.applied}`);
+      }
+      env.monitor.checkApply(this.id, e);
+      this.applied = e.index;
+      if (e.type === EntryType.ConfChange) {
+        const cc = decodeConfChange(e.data);
+        this.confState = raw.applyConfChange(cc);
+        env.onConfApplied(this, cc, this.confState);
+      } else if (e.data.length > 0) {
+        const cmd = decodeCommand(e.data);
+        const out = this.app.apply(cmd);
+        const key = `${cmd.client}:${cmd.seq}`;
+        const w = this.writes.get(key);
+        if (w && out) {
+          this.writes.delete(key);
+          w.complete(out);
+        }
+      }
+    }
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(dec.decode(rs.requestCtx));
+      if (r && r.index === null) r.index = rs.index;
+    }
+    raw.advance();
+    this.serveReads();
+    this.maybeCompact();
+  }
+
+  private send(m: Message, inc: number): void {
+    if (m.type === MessageType.Snap) this.env.stats.snapshotsSent++;
+    this.env.net.send(m, (o) => {
+      if (this.raw === null || this.incarnation !== inc) return;
+      if (m.type === MessageType.Snap) this.raw.reportSnapshot(m.to, o === 'delivered' ? 'finish' : 'failure');
+      if (o === 'cut') this.raw.reportUnreachable(m.to);
+      this.env.touch(this);
+    });
+  }
+
+  private applySnapshot(snap: Snapshot): void {
+    if (snap.metadata.index <= this.applied) {
+      throw new InvariantViolation('snapshot moves forward', `node ${this.id} gets snapshot ${snap.metadata.index} at applied ${this.applied}`);
+    }
+    this.app = KvApp.restore(snap.data);
+    this.applied = snap.metadata.index;
+    this.confState = snap.metadata.confState;
+    this.env.stats.snapshotsApplied++;
+  }
+
+  private serveReads(): void {
+    for (const [ctx, r] of this.reads) {
+      if (r.index !== null && r.index <= this.applied) {
+        this.reads.delete(ctx);
+        r.complete(this.app.get(r.key));
+      }
+    }
+  }
+
+  private maybeCompact(): void {
+    const first = this.disk.firstIndex();
+    if (this.applied - first + 1 <= this.env.snapshotEvery) return;
+    if (this.applied <= this.disk.snapshot().metadata.index) return;
+    this.disk.createSnapshot(this.applied, this.confState, this.app.serialize());
+    const to = this.applied - this.env.keepEntries;
+    if (to > first) this.disk.compact(to);
+    this.env.stats.compactions++;
+  }
+
+  /** Starts a ReadIndex round for a get; the context names the request. */
+  readIndex(ctx: string): void {
+    this.raw?.readIndex(enc.encode(ctx));
+  }
+}
