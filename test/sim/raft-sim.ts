@@ -13,7 +13,7 @@ import { Chaos } from './sim-chaos.js';
 import { SimClients } from './sim-clients.js';
 import { Membership, type MembershipPlan } from './sim-membership.js';
 import { SimNetwork } from './sim-network.js';
-import { SimNode, type Breakage, type NodeEnv } from './sim-node.js';
+import { MAX_INFLIGHT_MSGS, SimNode, type Breakage, type NodeEnv } from './sim-node.js';
 import { emptyStats, type SimStats, type World } from './sim-world.js';
 
 export interface SimOptions {
@@ -136,7 +136,8 @@ export function runSim(o: SimOptions): SimReport {
           const s = raw.status();
           monitor.checkNode(n.id, {
             role: s.softState.role, term: s.hardState.term, commit: s.hardState.commit, applied: s.applied, config: s.config,
-          }, n.applied, n.disk);
+            progress: s.progress,
+          }, n.applied, n.disk, MAX_INFLIGHT_MSGS);
         }
       }
     } catch (e) {

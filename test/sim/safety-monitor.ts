@@ -3,7 +3,7 @@
 // history so that properties over the whole run (one leader per term, state machine safety,
 // leader completeness) are checked, not just properties of one instant.
 
-import type { ConfState, Entry, HardState, NodeId, RaftRole, Snapshot, Storage } from '../../manager/raft/core/types.js';
+import type { ConfState, Entry, HardState, NodeId, ProgressStatus, RaftRole, Snapshot, Storage } from '../../manager/raft/core/types.js';
 
 export class InvariantViolation extends Error {
   constructor(readonly invariant: string, detail: string) {
@@ -138,9 +138,10 @@ export class SafetyMonitor {
   /** Election Safety and Leader Completeness for a node's current role; plus per-node bounds. */
   checkNode(
     id: NodeId,
-    s: { role: RaftRole; term: number; commit: number; applied: number; config: ConfState },
+    s: { role: RaftRole; term: number; commit: number; applied: number; config: ConfState; progress?: Map<NodeId, ProgressStatus> | undefined },
     appApplied: number,
     disk: DiskView,
+    maxInflight = Infinity,
   ): void {
     if (appApplied > s.commit) throw new InvariantViolation('applied ≤ committed', `node ${id} applied ${appApplied} > commit ${s.commit}`);
     if (s.applied > s.commit) throw new InvariantViolation('applied ≤ committed', `node ${id} status applied ${s.applied} > commit ${s.commit}`);
@@ -148,6 +149,10 @@ export class SafetyMonitor {
     const both = [...s.config.learners, ...s.config.learnersNext].filter((l) => voters.has(l));
     if (both.length > 0) throw new InvariantViolation('voters ∩ learners = ∅', `node ${id} config has ${both.join(',')} as voter and learner`);
     if (s.role !== 'leader') return;
+    for (const [peer, p] of s.progress ?? []) {
+      if (!(p.match < p.next)) throw new InvariantViolation('progress match < next', `leader ${id} has match ${p.match}, next ${p.next} for ${peer}`);
+      if (p.inflight > maxInflight) throw new InvariantViolation('inflight limit', `leader ${id} has ${p.inflight} messages in flight to ${peer} (max ${maxInflight})`);
+    }
     const prev = this.leaderOfTerm.get(s.term);
     if (prev === undefined) {
       this.leaderOfTerm.set(s.term, id);

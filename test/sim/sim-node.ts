@@ -50,6 +50,7 @@ export interface PendingRead {
   abandon(): void;
 }
 
+export const MAX_INFLIGHT_MSGS = 16;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -85,7 +86,7 @@ export class SimNode {
       storage: this.disk,
       applied: this.applied,
       maxSizePerMsg: 1024,
-      maxInflightMsgs: 16,
+      maxInflightMsgs: MAX_INFLIGHT_MSGS,
       checkQuorum: this.env.checkQuorum,
       preVote: this.env.preVote,
       random: seededRandom((this.env.seed * 7919 + this.id * 104729 + this.incarnation * 15485863) >>> 0),
