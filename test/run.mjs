@@ -1,6 +1,6 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's own test runner.
 // Usage: node test/run.mjs [substring-filter ...]
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -18,7 +18,10 @@ function walk(dir) {
   return out;
 }
 
+// A compiled test whose source is gone (renamed or deleted since the last build) is not run.
+const hasSource = (f) => existsSync(join(root, relative(join(root, 'dist'), f).replace(/\.js$/, '.ts')));
 const files = walk(distTest)
+  .filter(hasSource)
   .filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)))
   .sort();
 if (files.length === 0) {
