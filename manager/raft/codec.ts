@@ -1,0 +1,288 @@
+// Binary encoding of the Raft core's data types (proto/raft.proto, package shoal.raft) with protobufjs.
+// The schema is loaded once, on first use. Decoding is an edge: every uint64 must fit in a JS number
+// (≤ 2^53-1) and every enum must be a value the core knows, otherwise a CodecError is thrown.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import type {
+  ConfChangeSingle, ConfChangeV2, ConfState, Entry, HardState, Message, Snapshot, SnapshotMetadata,
+} from './core/types.js';
+import {
+  ConfChangeTransition, ConfChangeType, EntryType, MessageType,
+} from './core/types.js';
+
+export class CodecError extends Error {
+  constructor(what: string, detail: string) {
+    super(`cannot decode ${what}: ${detail}`);
+    this.name = 'CodecError';
+  }
+}
+
+/** The marker a WAL keeps for each snapshot it has seen (walpb.Snapshot in etcd). */
+export interface WalSnapshot {
+  index: number;
+  term: number;
+  confState: ConfState;
+}
+
+/** The content of a .snap file: a CRC-32 of `data` and `data` (an encoded Snapshot). */
+export interface SnapshotFileRecord {
+  crc: number;
+  data: Uint8Array;
+}
+
+/** Finds the repository's `proto/` folder by walking up from `start` (a file URL or a directory). */
+export function findProtoDir(start: string = import.meta.url): string {
+  let dir = start.startsWith('file:') ? dirname(fileURLToPath(start)) : start;
+  for (;;) {
+    const candidate = join(dir, 'proto', 'raft.proto');
+    if (existsSync(candidate)) return join(dir, 'proto');
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`proto/raft.proto not found above ${start}`);
+    dir = up;
+  }
+}
+
+interface Types {
+  entry: protobuf.Type;
+  hardState: protobuf.Type;
+  confState: protobuf.Type;
+  snapshot: protobuf.Type;
+  message: protobuf.Type;
+  confChangeV2: protobuf.Type;
+  walSnapshot: protobuf.Type;
+  snapshotFile: protobuf.Type;
+}
+
+let types: Types | undefined;
+
+function t(): Types {
+  if (types !== undefined) return types;
+  const root = protobuf.loadSync(join(findProtoDir(), 'raft.proto'));
+  const get = (n: string): protobuf.Type => root.lookupType(`shoal.raft.${n}`);
+  types = {
+    entry: get('Entry'),
+    hardState: get('HardState'),
+    confState: get('ConfState'),
+    snapshot: get('Snapshot'),
+    message: get('Message'),
+    confChangeV2: get('ConfChangeV2'),
+    walSnapshot: get('WalSnapshot'),
+    snapshotFile: get('SnapshotFile'),
+  };
+  return types;
+}
+
+// ---- decoding helpers (unknown → checked values) ----
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, what: string): Obj {
+  if (typeof v !== 'object' || v === null) throw new CodecError(what, 'not an object');
+  return v as Obj;
+}
+
+/** A uint64 as decoded by protobufjs (number or Long) → a safe integer. */
+function u64(v: unknown, what: string, field: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new CodecError(what, `${field} out of range (${v})`);
+    return v;
+  }
+  if (typeof v === 'object' && 'low' in v && 'high' in v) {
+    const low = (v as { low: unknown }).low;
+    const high = (v as { high: unknown }).high;
+    if (typeof low !== 'number' || typeof high !== 'number') throw new CodecError(what, `${field} malformed`);
+    const hi = high >>> 0;
+    if (hi > 0x1fffff) throw new CodecError(what, `${field} out of range (above 2^53-1)`);
+    return hi * 0x100000000 + (low >>> 0);
+  }
+  throw new CodecError(what, `${field} is not an integer`);
+}
+
+function bool(v: unknown): boolean {
+  return v === true;
+}
+
+function bytes(v: unknown, what: string, field: string): Uint8Array {
+  if (v === undefined || v === null) return new Uint8Array(0);
+  if (v instanceof Uint8Array) return new Uint8Array(v); // a plain copy: never alias the input buffer
+  if (Array.isArray(v) && v.length === 0) return new Uint8Array(0);
+  throw new CodecError(what, `${field} is not bytes`);
+}
+
+function enumValue<T extends number>(v: unknown, allowed: Record<string, T>, what: string, field: string): T {
+  const n = v === undefined || v === null ? 0 : v;
+  for (const a of Object.values(allowed)) if (a === n) return a;
+  throw new CodecError(what, `unknown ${field} ${String(n)}`);
+}
+
+function u64List(v: unknown, what: string, field: string): number[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new CodecError(what, `${field} is not a list`);
+  return v.map((x) => u64(x, what, field));
+}
+
+function decodeWith(type: protobuf.Type, b: Uint8Array, what: string): Obj {
+  try {
+    return obj(type.decode(b), what);
+  } catch (e) {
+    if (e instanceof CodecError) throw e;
+    throw new CodecError(what, e instanceof Error ? e.message : String(e));
+  }
+}
+
+// ---- plain objects → checked core types ----
+
+function entryFrom(v: unknown): Entry {
+  const o = obj(v, 'Entry');
+  return {
+    term: u64(o.term, 'Entry', 'term'),
+    index: u64(o.index, 'Entry', 'index'),
+    type: enumValue(o.type, EntryType, 'Entry', 'type'),
+    data: bytes(o.data, 'Entry', 'data'),
+  };
+}
+
+function hardStateFrom(v: unknown): HardState {
+  const o = obj(v, 'HardState');
+  return {
+    term: u64(o.term, 'HardState', 'term'),
+    vote: u64(o.vote, 'HardState', 'vote'),
+    commit: u64(o.commit, 'HardState', 'commit'),
+  };
+}
+
+function confStateFrom(v: unknown): ConfState {
+  if (v === undefined || v === null) return { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const o = obj(v, 'ConfState');
+  return {
+    voters: u64List(o.voters, 'ConfState', 'voters'),
+    learners: u64List(o.learners, 'ConfState', 'learners'),
+    votersOutgoing: u64List(o.votersOutgoing, 'ConfState', 'votersOutgoing'),
+    learnersNext: u64List(o.learnersNext, 'ConfState', 'learnersNext'),
+    autoLeave: bool(o.autoLeave),
+  };
+}
+
+function metadataFrom(v: unknown): SnapshotMetadata {
+  if (v === undefined || v === null) throw new CodecError('Snapshot', 'metadata missing');
+  const o = obj(v, 'SnapshotMetadata');
+  return {
+    confState: confStateFrom(o.confState),
+    index: u64(o.index, 'SnapshotMetadata', 'index'),
+    term: u64(o.term, 'SnapshotMetadata', 'term'),
+  };
+}
+
+function snapshotFrom(v: unknown): Snapshot {
+  const o = obj(v, 'Snapshot');
+  return { data: bytes(o.data, 'Snapshot', 'data'), metadata: metadataFrom(o.metadata) };
+}
+
+// ---- public API ----
+
+export function encodeEntry(e: Entry): Uint8Array {
+  return t().entry.encode(e).finish();
+}
+
+export function decodeEntry(b: Uint8Array): Entry {
+  return entryFrom(decodeWith(t().entry, b, 'Entry'));
+}
+
+export function encodeHardState(hs: HardState): Uint8Array {
+  return t().hardState.encode(hs).finish();
+}
+
+export function decodeHardState(b: Uint8Array): HardState {
+  return hardStateFrom(decodeWith(t().hardState, b, 'HardState'));
+}
+
+export function encodeConfState(cs: ConfState): Uint8Array {
+  return t().confState.encode(cs).finish();
+}
+
+export function decodeConfState(b: Uint8Array): ConfState {
+  return confStateFrom(decodeWith(t().confState, b, 'ConfState'));
+}
+
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  return t().snapshot.encode(s).finish();
+}
+
+export function decodeSnapshot(b: Uint8Array): Snapshot {
+  return snapshotFrom(decodeWith(t().snapshot, b, 'Snapshot'));
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  return t().message.encode(m).finish();
+}
+
+export function decodeMessage(b: Uint8Array): Message {
+  const o = decodeWith(t().message, b, 'Message');
+  const entries = o.entries === undefined || o.entries === null ? [] : o.entries;
+  if (!Array.isArray(entries)) throw new CodecError('Message', 'entries is not a list');
+  const m: Message = {
+    type: enumValue(o.type, MessageType, 'Message', 'type'),
+    to: u64(o.to, 'Message', 'to'),
+    from: u64(o.from, 'Message', 'from'),
+    term: u64(o.term, 'Message', 'term'),
+    logTerm: u64(o.logTerm, 'Message', 'logTerm'),
+    index: u64(o.index, 'Message', 'index'),
+    entries: entries.map(entryFrom),
+    commit: u64(o.commit, 'Message', 'commit'),
+    reject: bool(o.reject),
+    rejectHint: u64(o.rejectHint, 'Message', 'rejectHint'),
+    context: bytes(o.context, 'Message', 'context'),
+  };
+  if (o.snapshot !== undefined && o.snapshot !== null) m.snapshot = snapshotFrom(o.snapshot);
+  return m;
+}
+
+export function encodeConfChangeV2(cc: ConfChangeV2): Uint8Array {
+  return t().confChangeV2.encode(cc).finish();
+}
+
+export function decodeConfChangeV2(b: Uint8Array): ConfChangeV2 {
+  const o = decodeWith(t().confChangeV2, b, 'ConfChangeV2');
+  const changes = o.changes === undefined || o.changes === null ? [] : o.changes;
+  if (!Array.isArray(changes)) throw new CodecError('ConfChangeV2', 'changes is not a list');
+  return {
+    transition: enumValue(o.transition, ConfChangeTransition, 'ConfChangeV2', 'transition'),
+    changes: changes.map((c): ConfChangeSingle => {
+      const co = obj(c, 'ConfChangeSingle');
+      return {
+        type: enumValue(co.type, ConfChangeType, 'ConfChangeSingle', 'type'),
+        nodeId: u64(co.nodeId, 'ConfChangeSingle', 'nodeId'),
+      };
+    }),
+    context: bytes(o.context, 'ConfChangeV2', 'context'),
+  };
+}
+
+export function encodeWalSnapshot(s: WalSnapshot): Uint8Array {
+  return t().walSnapshot.encode(s).finish();
+}
+
+export function decodeWalSnapshot(b: Uint8Array): WalSnapshot {
+  const o = decodeWith(t().walSnapshot, b, 'WalSnapshot');
+  return {
+    index: u64(o.index, 'WalSnapshot', 'index'),
+    term: u64(o.term, 'WalSnapshot', 'term'),
+    confState: confStateFrom(o.confState),
+  };
+}
+
+export function encodeSnapshotFile(f: SnapshotFileRecord): Uint8Array {
+  return t().snapshotFile.encode(f).finish();
+}
+
+export function decodeSnapshotFile(b: Uint8Array): SnapshotFileRecord {
+  const o = decodeWith(t().snapshotFile, b, 'SnapshotFile');
+  const crc = o.crc === undefined || o.crc === null ? 0 : o.crc;
+  if (typeof crc !== 'number' || !Number.isInteger(crc) || crc < 0 || crc > 0xffffffff) {
+    throw new CodecError('SnapshotFile', 'crc is not a uint32');
+  }
+  return { crc, data: bytes(o.data, 'SnapshotFile', 'data') };
+}
