@@ -1,0 +1,60 @@
+/** Thin wrapper around an OCI runtime binary (runc or crun) with a per-engine state root. */
+import { run, runOk, type RunResult } from './exec-file.js';
+
+export type RuntimeName = 'crun' | 'runc';
+
+export interface RuntimeState {
+  status: 'creating' | 'created' | 'running' | 'stopped' | 'paused' | 'unknown';
+  pid: number;
+}
+
+export class OciRuntime {
+  constructor(
+    readonly name: RuntimeName,
+    readonly path: string,
+    /** `--root` of the runtime: X/runtime */
+    readonly root: string,
+  ) {}
+
+  /** Global arguments placed before every subcommand. */
+  globalArgs(): string[] {
+    return ['--root', this.root];
+  }
+
+  start(id: string): Promise<string> {
+    return runOk(this.path, [...this.globalArgs(), 'start', id], { timeoutMs: 30_000 });
+  }
+
+  /** Sends a signal to the init process (all = every process of the container). */
+  kill(id: string, signal: string, all = false): Promise<RunResult> {
+    return run(this.path, [...this.globalArgs(), 'kill', ...(all ? ['--all'] : []), id, signal], { timeoutMs: 10_000 });
+  }
+
+  /** Deletes the runtime's state (and the container's cgroup); a container unknown to the runtime is fine. */
+  async delete(id: string, force: boolean): Promise<void> {
+    const r = await run(this.path, [...this.globalArgs(), 'delete', ...(force ? ['--force'] : []), id], { timeoutMs: 15_000 });
+    if (r.code !== 0 && !/does not exist|not exist|no such/i.test(r.stderr)) {
+      throw new Error(`${this.name} delete ${id}: ${r.stderr.trim()}`);
+    }
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const r = await run(this.path, [...this.globalArgs(), 'state', id], { timeoutMs: 10_000 });
+    if (r.code !== 0) return undefined;
+    try {
+      const v: unknown = JSON.parse(r.stdout);
+      if (typeof v !== 'object' || v === null) return undefined;
+      const o = v as Record<string, unknown>;
+      const status = typeof o.status === 'string' ? o.status : 'unknown';
+      const known = ['creating', 'created', 'running', 'stopped', 'paused'];
+      return { status: (known.includes(status) ? status : 'unknown') as RuntimeState['status'], pid: typeof o.pid === 'number' ? o.pid : 0 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Arguments of `exec --process <file> <id>` (spawned by the caller with its own stdio). */
+  execArgs(id: string, processFile: string): string[] {
+    return [...this.globalArgs(), 'exec', '--process', processFile, id];
+  }
+}
