@@ -41,6 +41,7 @@ export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): Fasti
   const app = Fastify({
     logger: false,
     bodyLimit: 16 * 1024 * 1024,
+    forceCloseConnections: true,
     rewriteUrl: (req) => stripVersion(req.url ?? '/').url,
     serverFactory: (handler) => {
       const s = createServer(handler);
@@ -73,6 +74,8 @@ export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): Fasti
 
   app.addHook('onSend', async (_req, reply, payload) => {
     for (const [k, v] of Object.entries(COMMON_HEADERS)) if (!reply.hasHeader(k)) reply.header(k, v);
+    // exactly "application/json" on errors: the docker CLI decodes `{"message"}` only for that type
+    if (reply.statusCode >= 400 && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) reply.header('Content-Type', 'application/json');
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -82,10 +85,11 @@ export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): Fasti
   app.setErrorHandler((err, _req, reply) => {
     const e = toApiError(err);
     if (e.status >= 500) opts.log?.error({ err: e.message, cause: String((e.cause as Error | undefined)?.stack ?? '') }, 'request failed');
-    void reply.status(e.status).header('Content-Type', 'application/json').send(errorBody(e));
+    // exactly "application/json" (no charset): the docker CLI only decodes error bodies of that type
+    void reply.status(e.status).header('Content-Type', 'application/json').send(JSON.stringify(errorBody(e)));
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ message: `page not found: ${req.method} ${req.url}` });
+    void reply.status(404).header('Content-Type', 'application/json').send(JSON.stringify({ message: `page not found: ${req.method} ${req.url}` }));
   });
 
   void app.register(systemRoutes(deps));

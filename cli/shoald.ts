@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/**
+ * shoald: the engine daemon. Serves the Docker-shaped REST API on a unix socket; on SIGTERM/SIGINT it
+ * closes its listeners and exits, leaving containers running under their monitors.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { buildApi, listenUnix } from '../worker/engine/api/server.js';
+import { Engine } from '../worker/engine/engine.js';
+import { lockDataRoot, type DataRootLock } from './data-root-lock.js';
+import { DEFAULT_HOST, socketPathOf } from './host-address.js';
+
+interface DaemonFlags {
+  dataRoot: string;
+  execRoot: string;
+  host: string;
+  runtime?: 'crun' | 'runc';
+  prefix: string;
+  mtu?: number;
+  logLevel: string;
+  bridgeSubnet?: string;
+  cleanup?: boolean;
+}
+
+function intArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 576 || n > 65535) throw new InvalidArgumentError('expected an MTU between 576 and 65535');
+  return n;
+}
+
+function runtimeArg(v: string): 'crun' | 'runc' {
+  if (v !== 'crun' && v !== 'runc') throw new InvalidArgumentError('expected crun or runc');
+  return v;
+}
+
+export async function runDaemon(flags: DaemonFlags): Promise<void> {
+  const log = pino({ level: flags.logLevel, base: { pid: process.pid, prefix: flags.prefix } });
+  const socket = socketPathOf(flags.host);
+  await mkdir(flags.dataRoot, { recursive: true });
+  let lock: DataRootLock;
+  try {
+    lock = await lockDataRoot(flags.dataRoot);
+  } catch (e) {
+    log.fatal({ err: (e as Error).message }, 'cannot start');
+    process.stderr.write(`shoald: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  let engine: Engine;
+  try {
+    engine = await Engine.open({
+      dataRoot: flags.dataRoot,
+      execRoot: flags.execRoot,
+      prefix: flags.prefix,
+      ...(flags.runtime ? { runtime: flags.runtime } : {}),
+      ...(flags.mtu !== undefined ? { mtu: flags.mtu } : {}),
+      ...(flags.bridgeSubnet ? { defaultBridgeSubnet: flags.bridgeSubnet } : {}),
+      logger: log,
+    });
+  } catch (e) {
+    log.fatal({ err: (e as Error).message }, 'engine failed to open');
+    process.stderr.write(`shoald: ${(e as Error).message}\n`);
+    await lock.release();
+    process.exit(1);
+  }
+  if (flags.cleanup) {
+    await engine.destroy().catch((e: unknown) => log.error({ err: (e as Error).message }, 'cleanup failed'));
+    await lock.release();
+    log.info({}, 'removed every container, network, namespace and rule of this engine');
+    return;
+  }
+  const app = buildApi(engine.apiDeps(), { log });
+  await mkdir(dirname(socket), { recursive: true });
+  await rm(socket, { force: true });
+  try {
+    await listenUnix(app, socket);
+  } catch (e) {
+    log.fatal({ err: (e as Error).message, socket }, 'cannot listen');
+    process.stderr.write(`shoald: cannot listen on ${socket}: ${(e as Error).message}\n`);
+    await engine.close();
+    await lock.release();
+    process.exit(1);
+  }
+  log.info({ socket, dataRoot: flags.dataRoot, execRoot: flags.execRoot }, 'API listening');
+  let stopping = false;
+  const stop = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, 'shutting down (containers keep running)');
+    const hard = setTimeout(() => process.exit(1), 10_000);
+    hard.unref();
+    void (async () => {
+      engine.events.close();
+      await app.close().catch(() => undefined);
+      await engine.close().catch(() => undefined);
+      await rm(socket, { force: true });
+      await lock.release();
+      log.info({}, 'stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export function daemonCommand(): Command {
+  return new Command('shoald')
+    .description('shoal engine daemon: the Docker-shaped REST API on a unix socket')
+    .option('--data-root <dir>', 'persistent state', '/var/lib/shoal')
+    .option('--exec-root <dir>', 'runtime state', '/run/shoal')
+    .option('-H, --host <addr>', 'socket to serve', DEFAULT_HOST)
+    .option('--runtime <name>', 'OCI runtime (crun or runc; default: probe)', runtimeArg)
+    .option('--prefix <p>', 'per-engine prefix of kernel object names', 'sh')
+    .option('--mtu <n>', 'MTU of bridges and veths', intArg)
+    .option('--bridge-subnet <cidr>', 'subnet of the default bridge network')
+    .option('--log-level <level>', 'pino level', 'info')
+    .option('--cleanup', 'remove every container, network, namespace and NAT rule of this engine, then exit')
+    .action(async (flags: DaemonFlags) => {
+      await runDaemon(flags);
+    });
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  daemonCommand()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      process.stderr.write(`shoald: ${(e as Error).message}\n`);
+      process.exit(1);
+    });
+}
