@@ -46,9 +46,14 @@ export class Snapshotter {
     for (const n of readdirSync(this.dir)) if (n.endsWith('.snap.tmp')) rmSync(join(this.dir, n), { force: true });
   }
 
-  /** Snapshot file names, newest (highest term, then index) first. */
+  /** Snapshot file names, newest (highest index, then term) first. */
   list(): string[] {
-    return readdirSync(this.dir).filter((n) => parseSnapName(n) !== undefined).sort().reverse();
+    const named: Array<{ n: string; index: number; term: number }> = [];
+    for (const n of readdirSync(this.dir)) {
+      const p = parseSnapName(n);
+      if (p !== undefined) named.push({ n, ...p });
+    }
+    return named.sort((a, b) => b.index - a.index || b.term - a.term).map((x) => x.n);
   }
 
   /** Writes `snap` durably and purges old files beyond `keep`. Returns the file path. */

@@ -1,0 +1,253 @@
+// Durable Raft storage: a WAL (wal/) and snapshot files (snap/) under one directory, mirrored into
+// the in-memory storage the RawNode reads. Persistence follows etcd's server order for each Ready:
+// snapshot file, WAL snapshot marker, WAL save (entries then hard state, fdatasync when mustSync),
+// then the memory storage: applySnapshot, setHardState, append.
+//
+// Layout: <dir>/wal/%016x-%016x.wal (+ next.wal.tmp), <dir>/snap/%016x-%016x.snap.
+// On restart the newest intact snapshot the WAL has a marker for is loaded, then the WAL entries
+// after it and the last hard state. Methods work synchronously (fs.*Sync: one pwrite + fdatasync
+// costs less than a thread-pool round trip); the async wrappers exist for the Ready loop's shape.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WalSnapshot } from './codec.js';
+import type { ConfState, Entry, HardState, NodeId, Snapshot, Storage } from './core/types.js';
+import { parseSnapName } from './snap/snap-name.js';
+import { Snapshotter } from './snap/snapshotter.js';
+import { entriesAfter } from './wal/reader.js';
+import { Wal, type WalRepair } from './wal/wal.js';
+
+/** What DiskStorage needs from the core's MemoryStorage (manager/raft/core/memory-storage.ts). */
+export interface MemoryStorageLike extends Storage {
+  hardState(): HardState;
+  setHardState(hs: HardState): void;
+  applySnapshot(snap: Snapshot): void;
+  createSnapshot(index: number, cs: ConfState | undefined, data: Uint8Array): unknown;
+  compact(index: number): void;
+  append(entries: Entry[]): void;
+}
+
+/** The MemoryStorage class itself: `new MemoryStorage()` and `MemoryStorage.bootstrap(voters, learners?)`. */
+export interface MemoryStorageClass<M extends MemoryStorageLike> {
+  new (): M;
+  bootstrap(voters: NodeId[], learners?: NodeId[]): M;
+}
+
+export interface DiskStorageOptions<M extends MemoryStorageLike = MemoryStorageLike> {
+  /** WAL segment size (default 64 MB). */
+  segmentBytes?: number;
+  /** fsync on (default). `false` only for fast tests: nothing is durable then. */
+  fsync?: boolean;
+  /** Zero-fill new WAL segments (default true). */
+  preallocate?: boolean;
+  /** Snapshot files kept (default 3); the WAL is kept back to the oldest of them. */
+  keepSnapshots?: number;
+  /** The in-memory storage class (defaults to the core's MemoryStorage). */
+  memory?: MemoryStorageClass<M>;
+  /** Told about repairs and set-aside files found on open (a torn WAL tail, a corrupt snapshot). */
+  onRecovery?: (event: RecoveryEvent) => void;
+}
+
+export type RecoveryEvent =
+  | { kind: 'wal-torn-tail'; repair: WalRepair }
+  | { kind: 'snapshot-broken'; file: string; reason: string };
+
+export interface PersistBatch {
+  hardState?: HardState;
+  entries: Entry[];
+  snapshot?: Snapshot;
+  mustSync: boolean;
+}
+
+export class DiskStorageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DiskStorageError';
+  }
+}
+
+const EMPTY_CS: ConfState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+
+/** Loads the core's MemoryStorage class. Indirect, so this file builds before that module lands. */
+async function defaultMemoryClass(): Promise<MemoryStorageClass<MemoryStorageLike>> {
+  const spec = './core/memory-storage.js';
+  const mod: unknown = await import(spec);
+  const cls = typeof mod === 'object' && mod !== null ? (mod as { MemoryStorage?: unknown }).MemoryStorage : undefined;
+  if (typeof cls !== 'function' || typeof (cls as { bootstrap?: unknown }).bootstrap !== 'function') {
+    throw new DiskStorageError('manager/raft/core/memory-storage.js does not export MemoryStorage with a static bootstrap');
+  }
+  return cls as MemoryStorageClass<MemoryStorageLike>;
+}
+
+export class DiskStorage<M extends MemoryStorageLike = MemoryStorageLike> {
+  private saved = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly wal: Wal,
+    private readonly snapshotter: Snapshotter,
+    private mem: M,
+    private readonly memoryClass: MemoryStorageClass<M>,
+    private readonly fresh: boolean,
+  ) {}
+
+  /** Opens (or creates) the storage in `dir`; on restart, loads snapshot + WAL into a new memory storage. */
+  static async open<M extends MemoryStorageLike = MemoryStorageLike>(dir: string, opts: DiskStorageOptions<M> = {}): Promise<DiskStorage<M>> {
+    const cls = opts.memory ?? ((await defaultMemoryClass()) as unknown as MemoryStorageClass<M>);
+    return DiskStorage.openSync(dir, { ...opts, memory: cls });
+  }
+
+  /** As open, with the memory class given (no module loading). */
+  static openSync<M extends MemoryStorageLike>(dir: string, opts: DiskStorageOptions<M> & { memory: MemoryStorageClass<M> }): DiskStorage<M> {
+    const walDir = join(dir, 'wal');
+    const snapDir = join(dir, 'snap');
+    mkdirSync(dir, { recursive: true });
+    const walOpts = {
+      ...(opts.segmentBytes !== undefined ? { segmentBytes: opts.segmentBytes } : {}),
+      ...(opts.fsync !== undefined ? { fsync: opts.fsync } : {}),
+      ...(opts.preallocate !== undefined ? { preallocate: opts.preallocate } : {}),
+    };
+    const snapshotter = new Snapshotter(snapDir, { fsync: opts.fsync ?? true, keep: opts.keepSnapshots ?? 3 });
+    snapshotter.init();
+    const cls = opts.memory;
+    if (!Wal.exists(walDir)) {
+      mkdirSync(walDir, { recursive: true });
+      const wal = Wal.create(walDir, new Uint8Array(0), walOpts);
+      return new DiskStorage(dir, wal, snapshotter, new cls(), cls, true);
+    }
+    const { wal, contents, repaired } = Wal.open(walDir, walOpts);
+    try {
+      if (repaired !== undefined) opts.onRecovery?.({ kind: 'wal-torn-tail', repair: repaired });
+      const loaded = snapshotter.loadNewestAvailable(contents.snapshots, (file, err) => {
+        opts.onRecovery?.({ kind: 'snapshot-broken', file, reason: err.message });
+      });
+      let mem: M;
+      let from: { index: number; term: number };
+      if (loaded !== undefined) {
+        mem = new cls();
+        mem.applySnapshot(loaded.snapshot);
+        from = { index: loaded.snapshot.metadata.index, term: loaded.snapshot.metadata.term };
+      } else {
+        const zero = lastZeroMarker(contents.snapshots);
+        if (zero === undefined) {
+          throw new DiskStorageError(`${dir}: no usable snapshot file and the WAL no longer starts at index 0`);
+        }
+        mem = zero.confState.voters.length > 0 ? cls.bootstrap(zero.confState.voters, zero.confState.learners) : new cls();
+        from = { index: 0, term: 0 };
+      }
+      const ents = entriesAfter(contents, from);
+      if (ents.length > 0) mem.append(ents);
+      mem.setHardState(contents.hardState);
+      return new DiskStorage(dir, wal, snapshotter, mem, cls, false);
+    } catch (e) {
+      wal.close();
+      throw e;
+    }
+  }
+
+  /** What the RawNode reads. */
+  get storage(): M {
+    return this.mem;
+  }
+
+  /** True when open created the storage (nothing was on disk). */
+  isNew(): boolean {
+    return this.fresh;
+  }
+
+  /** fdatasync/fsync calls made by the WAL, for tests and metrics. */
+  get walSyncs(): number {
+    return this.wal.syncs;
+  }
+
+  /** The WAL segment files currently on disk. */
+  walSegments(): string[] {
+    return this.wal.segments();
+  }
+
+  /**
+   * First start: makes the memory storage MemoryStorage.bootstrap(voters, learners) and persists it
+   * (its snapshot, entries and hard state), so that a restart comes back to the same state.
+   */
+  bootstrap(voters: NodeId[], learners: NodeId[] = []): void {
+    if (!this.fresh || this.saved) throw new DiskStorageError(`${this.dir}: bootstrap is only allowed on a new, empty storage`);
+    const mem = this.memoryClass.bootstrap(voters, learners);
+    const snap = mem.snapshot();
+    if (snap.metadata.index > 0) {
+      this.snapshotter.save(snap);
+      this.wal.saveSnapshot(marker(snap));
+    } else {
+      const cs = mem.initialState().confState;
+      this.wal.saveSnapshot({ index: 0, term: 0, confState: { ...EMPTY_CS, ...cs } });
+    }
+    const first = mem.firstIndex();
+    const last = mem.lastIndex();
+    const ents = last >= first ? mem.entries(first, last + 1, Number.MAX_SAFE_INTEGER) : [];
+    this.wal.save(mem.hardState(), ents, true);
+    this.mem = mem;
+    this.saved = true;
+  }
+
+  /** Persists one Ready's worth of state, in etcd's order; see the file comment. */
+  async save(rd: PersistBatch): Promise<void> {
+    this.saveSync(rd);
+  }
+
+  saveSync(rd: PersistBatch): void {
+    const snap = rd.snapshot !== undefined && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
+    if (snap !== undefined) {
+      this.snapshotter.save(snap);
+      this.wal.saveSnapshot(marker(snap));
+    }
+    this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+    if (snap !== undefined) {
+      this.mem.applySnapshot(snap);
+      this.releaseWal();
+    }
+    if (rd.hardState !== undefined) this.mem.setHardState(rd.hardState);
+    if (rd.entries.length > 0) this.mem.append(rd.entries);
+    this.saved = true;
+  }
+
+  /**
+   * Takes a snapshot of the applied state at `index`: memory createSnapshot, then the .snap file and
+   * the WAL marker (synced), then WAL segments below the oldest kept snapshot are released.
+   */
+  createSnapshot(index: number, cs: ConfState | undefined, data: Uint8Array): Snapshot {
+    this.mem.createSnapshot(index, cs, data);
+    const snap = this.mem.snapshot();
+    if (snap.metadata.index !== index) {
+      throw new DiskStorageError(`memory storage snapshot is at ${snap.metadata.index}, expected ${index}`);
+    }
+    this.snapshotter.save(snap);
+    this.wal.saveSnapshot(marker(snap));
+    this.releaseWal();
+    this.saved = true;
+    return snap;
+  }
+
+  /** Drops in-memory entries before `keepFrom` (the entry at keepFrom stays as the dummy). Disk is unaffected. */
+  compact(keepFrom: number): void {
+    this.mem.compact(keepFrom);
+  }
+
+  close(): void {
+    this.wal.close();
+  }
+
+  private releaseWal(): void {
+    const kept = this.snapshotter.list();
+    const oldest = kept[kept.length - 1];
+    if (oldest === undefined) return;
+    const parsed = parseSnapName(oldest);
+    if (parsed !== undefined) this.wal.releaseTo(parsed.index);
+  }
+}
+
+function marker(s: Snapshot): WalSnapshot {
+  return { index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState };
+}
+
+function lastZeroMarker(ms: readonly WalSnapshot[]): WalSnapshot | undefined {
+  for (let i = ms.length - 1; i >= 0; i--) if (ms[i]!.index === 0) return ms[i];
+  return undefined;
+}
