@@ -35,6 +35,7 @@ export function run(file: string, args: string[], opts: { timeoutMs?: number; cw
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeCgroup } from './cgroups.js';
 import { run } from './exec-file.js';
 import { OciRuntime, type RuntimeName } from './oci-runtime.js';
 
@@ -57,6 +58,7 @@ async function tryRun(name: RuntimeName, path: string, root: string, cgroupParen
   } finally {
     await run(path, ['--root', root, 'delete', '--force', id], { timeoutMs: 10_000 });
     await rm(bundle, { recursive: true, force: true });
+    await removeCgroup(cgroupParent, id).catch(() => undefined);
   }
 }
 

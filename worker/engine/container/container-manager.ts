@@ -1,0 +1,441 @@
+/**
+ * ContainerManager: Docker's container lifecycle on an OCI runtime under conmon. Containers outlive the
+ * manager; open() reattaches to running ones and records exits that happened while it was down.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processAlive, readExitFile } from '../runtime/conmon.js';
+import type { RuntimeName, OciRuntime } from '../runtime/oci-runtime.js';
+import { probeRuntime } from '../runtime/runtime-probe.js';
+import { mountSnapshot, prepareSnapshot, removeSnapshot, snapshotPaths } from '../snapshot/overlay-snapshot.js';
+import type { VolumeStore } from '../volume/volume-store.js';
+import { ContainerIo } from './container-io.js';
+import { cgroupParent, logPathOf, readOomKilled, releaseAfterExit, startContainer, teardown, type RunnerContext } from './container-runner.js';
+import { ContainerStore, validateName } from './container-store.js';
+import { inspectView, listFilterMatches, listRow } from './container-view.js';
+import { imageRunConfig, planProcess, validateBody } from './create-plan.js';
+import { asEngineError, conflict, EngineError, notFound } from './errors.js';
+import { ExitWatcher } from './exit-watcher.js';
+import { HealthMonitor, healthPlan } from './health-monitor.js';
+import { KeyedLock } from './keyed-lock.js';
+import { materializeVolumes, planMounts } from './mounts.js';
+import { decideRestart } from './restart-policy.js';
+import type { ContainerCreateBody, ContainerEvent, ContainerImages, ContainerNetworking, ContainerRecord } from './types.js';
+import { resolveUser } from './user.js';
+
+export interface ContainerManagerOptions {
+  dataRoot: string;
+  execRoot: string;
+  /** short per-engine prefix of kernel object names */
+  prefix: string;
+  runtime?: RuntimeName;
+  images: ContainerImages;
+  networks: ContainerNetworking;
+  volumes: VolumeStore;
+  emit?: (e: ContainerEvent) => void;
+  /** exit-dir poll fallback (default 1000 ms) */
+  exitPollMs?: number;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class ContainerManager {
+  readonly io: ContainerIo;
+  private readonly lock = new KeyedLock();
+  private readonly exitWaiters = new Map<string, ((code: number) => void)[]>();
+  private readonly removeWaiters = new Map<string, (() => void)[]>();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly lastDelay = new Map<string, number>();
+  private readonly health = new Map<string, HealthMonitor>();
+  private readonly watcher: ExitWatcher;
+  private closed = false;
+
+  private constructor(
+    private readonly opts: ContainerManagerOptions,
+    readonly runtime: OciRuntime,
+    readonly store: ContainerStore,
+    private readonly ctx: RunnerContext,
+  ) {
+    this.watcher = new ExitWatcher(ctx.exitDir, (id, code) => void this.handleExit(id, code), opts.exitPollMs ?? 1000);
+    this.io = new ContainerIo(store, runtime, ctx, (id) => this.nextExit(id));
+  }
+
+  static async open(opts: ContainerManagerOptions): Promise<ContainerManager> {
+    const x = opts.execRoot;
+    const exitDir = join(x, 'exits');
+    const socketDir = join(x, 's');
+    for (const d of [exitDir, socketDir, join(x, 'runtime')]) await mkdir(d, { recursive: true });
+    const runtime = await probeRuntime({ root: join(x, 'runtime'), scratchDir: join(x, 'probe'), cgroupParent: cgroupParent(opts.prefix), ...(opts.runtime ? { force: opts.runtime } : {}) });
+    const store = await ContainerStore.open(join(opts.dataRoot, 'containers'));
+    const ctx: RunnerContext = {
+      runtime,
+      networks: opts.networks,
+      prefix: opts.prefix,
+      exitDir,
+      socketDir,
+      swapAccounting: existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
+      dir: (id) => store.dir(id),
+    };
+    const m = new ContainerManager(opts, runtime, store, ctx);
+    opts.volumes.setUsageProvider((name) => store.all().filter((r) => r.mounts.some((mt) => mt.type === 'volume' && mt.source === name)).map((r) => r.id));
+    await m.recover();
+    return m;
+  }
+
+  /** Cleans interrupted creates, reattaches to live containers, records exits missed while down. */
+  private async recover(): Promise<void> {
+    for (const d of await this.store.orphanDirs()) {
+      await removeSnapshot(this.store.dir(d)).catch(() => undefined);
+      await rm(this.store.dir(d), { recursive: true, force: true });
+    }
+    this.watcher.start();
+    for (const r of this.store.all()) {
+      if (r.state.status === 'removing') {
+        await this.remove(r.id, { force: true }).catch(() => undefined);
+      } else if (r.state.status === 'running') {
+        const code = await readExitFile(this.ctx.exitDir, r.id);
+        if (code !== undefined) await this.handleExit(r.id, code);
+        else if (processAlive(r.state.conmonPid)) {
+          this.watcher.add(r.id);
+          this.startHealth(r);
+        } else {
+          r.state.error = 'the container monitor (conmon) was gone when the engine restarted';
+          await this.handleExit(r.id, 255);
+        }
+      } else if (r.state.status === 'restarting') {
+        this.scheduleRestart(r.id, 100);
+      }
+    }
+  }
+
+  private event(action: string, r: ContainerRecord, extra: Record<string, string> = {}): void {
+    const now = Date.now();
+    const e: ContainerEvent = {
+      Type: 'container',
+      Action: action,
+      Actor: { ID: r.id, Attributes: { ...(r.config.Labels ?? {}), image: r.imageRef, name: r.name, ...extra } },
+      scope: 'local',
+      time: Math.floor(now / 1000),
+      timeNano: now * 1_000_000,
+      status: action,
+      id: r.id,
+      from: r.imageRef,
+    };
+    try {
+      this.opts.emit?.(e);
+    } catch {
+      // a subscriber's failure is not the container's
+    }
+  }
+
+  resolveContainer(idOrName: string): ContainerRecord {
+    return this.store.get(idOrName);
+  }
+
+  /** Whether any container (any state) was created from the image (for image removal). */
+  usesImage(imageId: string): boolean {
+    return this.store.all().some((r) => r.imageId === imageId);
+  }
+
+  async create(body: ContainerCreateBody, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+    validateBody(body);
+    const cname = name && name !== '' ? validateName(name) : `shoal_${randomBytes(5).toString('hex')}`;
+    this.store.reserveName(cname);
+    let dir: string | undefined;
+    try {
+      const img = this.opts.images.resolve(body.Image ?? '');
+      if (!img) throw notFound(`No such image: ${body.Image ?? ''}`);
+      const imgCfg = imageRunConfig(img);
+      const id = randomBytes(32).toString('hex');
+      const proc = planProcess(id, body, imgCfg);
+      const mounts = await planMounts(body, imgCfg);
+      dir = this.store.dir(id);
+      await mkdir(dir, { recursive: true });
+      await prepareSnapshot(dir, this.opts.images.lowerDirs(img.id));
+      await mountSnapshot(dir);
+      const user = await resolveUser(snapshotPaths(dir).rootfs, body.User && body.User !== '' ? body.User : imgCfg.User);
+      const r: ContainerRecord = {
+        version: 1,
+        id,
+        name: cname,
+        created: new Date().toISOString(),
+        imageRef: body.Image ?? '',
+        imageId: img.id,
+        config: { ...body, Healthcheck: body.Healthcheck ?? imgCfg.Healthcheck, StopSignal: body.StopSignal ?? imgCfg.StopSignal },
+        ...proc,
+        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids, spec: user.spec },
+        mounts: await materializeVolumes(mounts, this.opts.volumes),
+        state: { status: 'created', pid: 0, conmonPid: 0, exitCode: 0, error: '', oomKilled: false, startedAt: '', finishedAt: '' },
+        restartCount: 0,
+        manualStop: false,
+        hasBeenStarted: false,
+      };
+      await this.store.save(r);
+      this.event('create', r);
+      return { Id: id, Warnings: [] };
+    } catch (e) {
+      if (dir) {
+        await removeSnapshot(dir).catch(() => undefined);
+        await rm(dir, { recursive: true, force: true });
+      }
+      throw asEngineError(e);
+    } finally {
+      this.store.releaseName(cname);
+    }
+  }
+
+  /** Starts a created or exited container; false when it was already running (Docker's 304). */
+  async start(idOrName: string): Promise<boolean> {
+    const r0 = this.store.get(idOrName);
+    return this.lock.run(r0.id, async () => {
+      const r = this.store.get(r0.id);
+      if (r.state.status === 'running') return false;
+      if (r.state.status === 'removing' || r.state.status === 'dead') throw conflict(`container ${r.id} is marked for removal and cannot be started`);
+      this.cancelRestart(r.id);
+      r.manualStop = false;
+      await this.doStart(r);
+      return true;
+    });
+  }
+
+  private async doStart(r: ContainerRecord): Promise<void> {
+    let h: { pid: number; conmonPid: number };
+    try {
+      h = await startContainer(this.ctx, r);
+    } catch (e) {
+      const err = asEngineError(e);
+      r.state = { ...r.state, status: r.hasBeenStarted ? 'exited' : 'created', error: err.message, exitCode: r.hasBeenStarted ? 128 : 0 };
+      await this.store.save(r);
+      throw err;
+    }
+    const plan = healthPlan(r.config.Healthcheck, undefined);
+    r.state = {
+      status: 'running',
+      pid: h.pid,
+      conmonPid: h.conmonPid,
+      exitCode: 0,
+      error: '',
+      oomKilled: false,
+      startedAt: new Date().toISOString(),
+      finishedAt: r.state.finishedAt,
+      ...(plan ? { health: { Status: 'starting' as const, FailingStreak: 0, Log: [] } } : {}),
+    };
+    r.hasBeenStarted = true;
+    await this.store.save(r);
+    this.watcher.add(r.id);
+    this.startHealth(r);
+    this.event('start', r);
+  }
+
+  private startHealth(r: ContainerRecord): void {
+    const plan = healthPlan(r.config.Healthcheck, undefined);
+    if (!plan || this.health.has(r.id)) return;
+    const state = r.state.health ?? { Status: 'starting' as const, FailingStreak: 0, Log: [] };
+    const mon = new HealthMonitor(plan, state, (cmd, t) => this.io.probe(r.id, cmd, t), (s, changed) => {
+      const cur = this.store.find(r.id);
+      if (!cur || cur.state.status !== 'running') return;
+      cur.state.health = s;
+      void this.store.save(cur).catch(() => undefined);
+      if (changed) this.event(`health_status: ${s.Status}`, cur);
+    });
+    this.health.set(r.id, mon);
+    mon.start();
+  }
+
+  private stopHealth(id: string): void {
+    this.health.get(id)?.stop();
+    this.health.delete(id);
+  }
+
+  /** Resolves at the container's next exit with its code. */
+  nextExit(id: string): Promise<number> {
+    return new Promise((resolve) => {
+      const list = this.exitWaiters.get(id) ?? [];
+      list.push(resolve);
+      this.exitWaiters.set(id, list);
+    });
+  }
+
+  private async handleExit(id: string, code: number): Promise<void> {
+    await this.lock.run(id, async () => {
+      const r = this.store.find(id);
+      if (!r || (r.state.status !== 'running' && r.state.status !== 'removing')) return;
+      this.stopHealth(id);
+      const oom = await readOomKilled(this.ctx, id, code);
+      await releaseAfterExit(this.ctx, id);
+      const ranMs = Date.now() - Date.parse(r.state.startedAt || new Date().toISOString());
+      const decision = decideRestart(r.config.HostConfig?.RestartPolicy, { exitCode: code, manualStop: r.manualStop, restartCount: r.restartCount, ranMs, lastDelayMs: this.lastDelay.get(id) ?? 0 });
+      const removing = r.state.status === 'removing';
+      r.state = { ...r.state, status: removing ? 'removing' : decision.restart ? 'restarting' : 'exited', pid: 0, exitCode: code, oomKilled: oom, finishedAt: new Date().toISOString() };
+      if (r.state.health && !decision.restart) r.state.health = { ...r.state.health, Status: 'unhealthy' };
+      await this.store.save(r);
+      if (oom) this.event('oom', r);
+      this.event('die', r, { exitCode: String(code) });
+      const waiters = this.exitWaiters.get(id) ?? [];
+      this.exitWaiters.delete(id);
+      for (const w of waiters) w(code);
+      if (removing) return;
+      if (decision.restart) {
+        this.lastDelay.set(id, decision.delayMs);
+        this.scheduleRestart(id, decision.delayMs);
+      } else if (r.config.HostConfig?.AutoRemove) {
+        void this.remove(id, { force: true, v: true }).catch(() => undefined);
+      }
+    });
+  }
+
+  private scheduleRestart(id: string, delayMs: number): void {
+    if (this.closed) return;
+    this.cancelRestart(id);
+    const t = setTimeout(() => {
+      this.restartTimers.delete(id);
+      void this.lock.run(id, async () => {
+        const r = this.store.find(id);
+        if (!r || r.state.status !== 'restarting') return;
+        r.restartCount++;
+        await this.doStart(r).catch(() => undefined);
+        if (this.store.find(id)?.state.status === 'running') this.event('restart', r);
+      });
+    }, delayMs);
+    t.unref();
+    this.restartTimers.set(id, t);
+  }
+
+  private cancelRestart(id: string): boolean {
+    const t = this.restartTimers.get(id);
+    if (t) clearTimeout(t);
+    return this.restartTimers.delete(id);
+  }
+
+  private async awaitExit(id: string, exited: Promise<number>, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const ok = await Promise.race([exited.then(() => true as const), timeout]);
+    if (timer) clearTimeout(timer);
+    return ok;
+  }
+
+  /** Stops with StopSignal (default SIGTERM), then SIGKILL after `t` seconds; false when not running (304). */
+  async stop(idOrName: string, o: { t?: number; signal?: string } = {}): Promise<boolean> {
+    const r = this.store.get(idOrName);
+    if (r.state.status === 'restarting') {
+      this.cancelRestart(r.id);
+      await this.lock.run(r.id, async () => {
+        r.manualStop = true;
+        r.state.status = 'exited';
+        await this.store.save(r);
+      });
+      return true;
+    }
+    if (r.state.status !== 'running') return false;
+    r.manualStop = true;
+    await this.store.save(r);
+    const exited = this.nextExit(r.id);
+    const sig = o.signal ?? r.config.StopSignal ?? 'SIGTERM';
+    const t = o.t ?? r.config.StopTimeout ?? 10;
+    await this.runtime.kill(r.id, sig);
+    if (t < 0 || !(await this.awaitExit(r.id, exited, t * 1000))) {
+      await this.runtime.kill(r.id, 'SIGKILL', true);
+      if (!(await this.awaitExit(r.id, exited, 30_000))) throw new EngineError(500, `container ${r.id} did not exit after SIGKILL`);
+    }
+    this.event('stop', r);
+    return true;
+  }
+
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
+    const r = this.store.get(idOrName);
+    if (r.state.status !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${r.id} is not running`);
+    if (!/^(SIG)?[A-Z0-9+-]+$|^\d+$/.test(signal)) throw new EngineError(400, `Invalid signal: ${signal}`);
+    r.manualStop = true;
+    await this.store.save(r);
+    const res = await this.runtime.kill(r.id, signal);
+    if (res.code !== 0) throw new EngineError(/not running|stopped/i.test(res.stderr) ? 409 : 500, `kill ${r.id}: ${res.stderr.trim()}`);
+    this.event('kill', r, { signal });
+  }
+
+  async restart(idOrName: string, o: { t?: number; signal?: string } = {}): Promise<void> {
+    const r = this.store.get(idOrName);
+    await this.stop(r.id, o);
+    await this.start(r.id);
+    this.event('restart', r);
+  }
+
+  async remove(idOrName: string, o: { force?: boolean; v?: boolean } = {}): Promise<void> {
+    const r = this.store.get(idOrName);
+    const live = r.state.status === 'running' || r.state.status === 'restarting';
+    if (live && !o.force) throw conflict(`You cannot remove a running container ${r.id}. Stop the container before attempting removal or force remove`);
+    this.cancelRestart(r.id);
+    if (r.state.status === 'running') {
+      r.manualStop = true;
+      const exited = this.nextExit(r.id);
+      await this.runtime.kill(r.id, 'SIGKILL', true);
+      await this.awaitExit(r.id, exited, 15_000);
+    }
+    await this.lock.run(r.id, async () => {
+      if (!this.store.find(r.id)) return;
+      r.state.status = 'removing';
+      await this.store.save(r);
+      this.watcher.remove(r.id);
+      this.stopHealth(r.id);
+      await teardown(this.ctx, r.id);
+      await rm(join(this.ctx.exitDir, r.id), { force: true });
+      await this.store.delete(r.id);
+      this.lastDelay.delete(r.id);
+      if (o.v) {
+        for (const m of r.mounts) {
+          if (m.type === 'volume' && this.opts.volumes.isAnonymous(m.source)) await this.opts.volumes.remove(m.source).catch(() => undefined);
+        }
+      }
+      this.event('destroy', r);
+      const ws = this.removeWaiters.get(r.id) ?? [];
+      this.removeWaiters.delete(r.id);
+      for (const w of ws) w();
+      const xs = this.exitWaiters.get(r.id) ?? [];
+      this.exitWaiters.delete(r.id);
+      for (const w of xs) w(r.state.exitCode);
+    });
+  }
+
+  /** Docker's POST /containers/{id}/wait. */
+  async wait(idOrName: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error?: { Message: string } }> {
+    const r = this.store.get(idOrName);
+    const result = (): { StatusCode: number; Error?: { Message: string } } => ({ StatusCode: r.state.exitCode, ...(r.state.error ? { Error: { Message: r.state.error } } : {}) });
+    if (condition === 'removed') {
+      await new Promise<void>((resolve) => this.removeWaiters.set(r.id, [...(this.removeWaiters.get(r.id) ?? []), resolve]));
+      return result();
+    }
+    if (condition === 'not-running' && r.state.status !== 'running' && r.state.status !== 'restarting') return result();
+    await this.nextExit(r.id);
+    return result();
+  }
+
+  inspect(idOrName: string): Record<string, unknown> {
+    const r = this.store.get(idOrName);
+    const img = this.opts.images.resolve(r.imageId);
+    return inspectView(r, { attachment: this.opts.networks.getAttachment?.(r.id), dir: this.store.dir(r.id), logPath: logPathOf(this.store.dir(r.id)), driver: this.runtime.name, ...(img ? { imageExposed: imageRunConfig(img).ExposedPorts } : {}) });
+  }
+
+  list(o: { all?: boolean; limit?: number; filters?: Record<string, string[]> } = {}): Record<string, unknown>[] {
+    let rows = this.store.all()
+      .filter((r) => o.all || r.state.status === 'running' || r.state.status === 'restarting' || r.state.status === 'paused')
+      .filter((r) => listFilterMatches(r, o.filters ?? {}))
+      .sort((a, b) => b.created.localeCompare(a.created));
+    if (o.limit && o.limit > 0) rows = rows.slice(0, o.limit);
+    return rows.map((r) => listRow(r, { attachment: this.opts.networks.getAttachment?.(r.id) }));
+  }
+
+  /** Stops watchers and timers; containers keep running. */
+  close(): void {
+    this.closed = true;
+    this.watcher.close();
+    for (const id of [...this.health.keys()]) this.stopHealth(id);
+    for (const id of [...this.restartTimers.keys()]) this.cancelRestart(id);
+  }
+
+  /** For tests: a short wait helper that never asserts wall-clock time. */
+  static sleep = sleep;
+}
