@@ -8,7 +8,7 @@ import { CodecError, decodeEntry, decodeHardState, decodeWalSnapshot, type WalSn
 import type { Entry, HardState } from '../core/types.js';
 import { EMPTY_HARD_STATE } from '../core/types.js';
 import { WalCorruptError, WalError } from './errors.js';
-import { isTorn, readFrame, RecordType, rollCrc } from './record.js';
+import { isTorn, readFrame, RecordType, rollCrcOfBody } from './record.js';
 import type { SegmentName } from './segment-name.js';
 
 export type WalRecord =
@@ -93,7 +93,7 @@ export function readWal(dir: string, segments: SegmentName[]): WalContents {
         off = f.next;
         continue;
       }
-      const expect = f.type >= 1 && f.type <= 5 ? rollCrc(crc, f.type as RecordType, f.data) : -1;
+      const expect = f.type >= 1 && f.type <= 5 ? rollCrcOfBody(crc, f.typeAndData) : -1;
       if (expect !== f.crc) {
         if (last && isTorn(buf, off, f.next)) { torn = true; break; }
         throw new WalCorruptError(file, off, expect === -1 ? `unknown record type ${f.type}` : 'CRC mismatch');

@@ -1,6 +1,6 @@
 // The WAL's record frame, after etcd's: an 8-byte little-endian length field (low 56 bits: length of
 // the record body; top byte 0x80|pad when the frame is padded to 8-byte alignment), then the body
-// [type: u8][crc: u32 LE][data], then zero padding. Because frames are 8-byte aligned, a length
+// [crc: u32 LE][type: u8][data], then zero padding. Because frames are 8-byte aligned, a length
 // field never straddles a 512-byte sector and is never torn.
 //
 // The CRC is CRC-32 (zlib) rolling over the type byte and data of every previous record, so a record
@@ -23,9 +23,14 @@ export const SECTOR_BYTES = 512;
 
 const TYPE_BYTE = Array.from({ length: 6 }, (_, i) => new Uint8Array([i]));
 
-/** Rolls `crc` over one record's type and data. */
+/** Rolls `crc` over one record's type and data (what the record stores as its CRC). */
 export function rollCrc(crc: number, type: RecordType, data: Uint8Array): number {
   return crc32(data, crc32(TYPE_BYTE[type]!, crc));
+}
+
+/** Rolls `crc` over a record body's type byte and data, which lie contiguously after its CRC field. */
+export function rollCrcOfBody(crc: number, typeAndData: Uint8Array): number {
+  return crc32(typeAndData, crc);
 }
 
 export function paddedBodyBytes(dataLen: number): { body: number; pad: number } {
@@ -59,8 +64,24 @@ export class FrameBuffer {
     this.buf = next;
   }
 
-  /** Appends one framed record whose stored CRC is `crc`. */
+  /** Appends one framed record whose stored CRC is `crc` (a Crc record: the running value itself). */
   push(type: RecordType, crc: number, data: Uint8Array): void {
+    this.put(type, data).writeUInt32LE(crc >>> 0, this.length - this.lastPadded);
+  }
+
+  /** Appends one framed record whose CRC rolls `prev` over its type and data; returns the new CRC. */
+  pushRolling(type: RecordType, prev: number, data: Uint8Array): number {
+    const b = this.put(type, data);
+    const at = this.length - this.lastPadded;
+    const crc = crc32(b.subarray(at + 4, at + BODY_HEADER_BYTES + data.length), prev);
+    b.writeUInt32LE(crc, at);
+    return crc;
+  }
+
+  private lastPadded = 0;
+
+  /** Frames type and data with a zero CRC field; returns the buffer (the body starts at length - lastPadded). */
+  private put(type: RecordType, data: Uint8Array): Buffer {
     const { body, pad } = paddedBodyBytes(data.length);
     this.reserve(FRAME_HEADER_BYTES + body + pad);
     const b = this.buf;
@@ -70,17 +91,20 @@ export class FrameBuffer {
     b[o + 6] = 0;
     b[o + 7] = pad > 0 ? 0x80 | pad : 0;
     o += FRAME_HEADER_BYTES;
-    b[o] = type;
-    b.writeUInt32LE(crc >>> 0, o + 1);
+    b.writeUInt32LE(0, o);
+    b[o + 4] = type;
     b.set(data, o + BODY_HEADER_BYTES);
+    const bodyStart = o;
     o += body;
     b.fill(0, o, o + pad);
     this.length = o + pad;
+    this.lastPadded = this.length - bodyStart;
+    return b;
   }
 }
 
 export type FrameRead =
-  | { kind: 'record'; type: number; crc: number; data: Uint8Array; next: number }
+  | { kind: 'record'; type: number; crc: number; data: Uint8Array; typeAndData: Uint8Array; next: number }
   | { kind: 'end' } // a zero length field: the rest of the segment is unused
   | { kind: 'short' } // the frame runs past the end of the file
   | { kind: 'bad-frame'; reason: string };
@@ -104,9 +128,13 @@ export function readFrame(buf: Uint8Array, off: number): FrameRead {
   const start = off + FRAME_HEADER_BYTES;
   const next = start + body + pad;
   if (next > buf.length) return { kind: 'short' };
-  const type = buf[start]!;
-  const crc = new DataView(buf.buffer, buf.byteOffset + start + 1, 4).getUint32(0, true);
-  return { kind: 'record', type, crc, data: buf.subarray(start + BODY_HEADER_BYTES, start + body), next };
+  const crc = new DataView(buf.buffer, buf.byteOffset + start, 4).getUint32(0, true);
+  const type = buf[start + 4]!;
+  return {
+    kind: 'record', type, crc, next,
+    data: buf.subarray(start + BODY_HEADER_BYTES, start + body),
+    typeAndData: buf.subarray(start + 4, start + body),
+  };
 }
 
 /**

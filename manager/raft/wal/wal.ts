@@ -19,7 +19,7 @@ import { EMPTY_HARD_STATE } from '../core/types.js';
 import { WalError } from './errors.js';
 import { fsyncDir, writeZeros } from './fs-util.js';
 import { readWal, type WalContents } from './reader.js';
-import { FrameBuffer, RecordType, rollCrc } from './record.js';
+import { FrameBuffer, RecordType } from './record.js';
 import { segmentName, sortedSegments, type SegmentName } from './segment-name.js';
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1000 * 1000;
@@ -221,8 +221,7 @@ export class Wal {
 
   /** Frames one record into the buffer, rolling the CRC. */
   private frame(type: RecordType, data: Uint8Array): void {
-    this.crc = rollCrc(this.crc, type, data);
-    this.fb.push(type, this.crc, data);
+    this.crc = this.fb.pushRolling(type, this.crc, data);
   }
 
   private writeBuffered(): void {
@@ -268,8 +267,14 @@ export class Wal {
     if (this.tmpReady) return tmp;
     const fd = openSync(tmp, 'w');
     try {
-      if (this.preallocate) writeZeros(fd, 0, this.segmentBytes);
-      else ftruncateSync(fd, this.segmentBytes);
+      if (this.preallocate) {
+        writeZeros(fd, 0, this.segmentBytes);
+        // Flush the zeros now, so that their writeback does not compete with the fdatasyncs of the
+        // segment's real records later (Node has no fallocate, which would not dirty pages at all).
+        if (this.fsync) fdatasyncSync(fd);
+      } else {
+        ftruncateSync(fd, this.segmentBytes);
+      }
     } finally {
       closeSync(fd);
     }
