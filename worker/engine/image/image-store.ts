@@ -251,6 +251,33 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Docker's image prune: with `dangling`, images without a tag; otherwise every image. Images a
+   * container uses are kept. Returns the deleted image IDs (and layer chain IDs) and the bytes freed.
+   */
+  prune(opts: { dangling: boolean; inUse: (imageId: string) => boolean }): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+    return this.mutex.run(async () => {
+      const deleted: string[] = [];
+      let spaceReclaimed = 0;
+      for (const id of [...this.state.images.keys()]) {
+        const rec = this.record(id);
+        if (opts.inUse(id) || (opts.dangling && rec.repoTags.length > 0)) continue;
+        for (const t of rec.repoTags) this.state.refs.delete(t);
+        this.state.images.delete(id);
+        this.docs.delete(id);
+        deleted.push(id);
+      }
+      if (deleted.length > 0) {
+        const before = new Map(this.layers.list().map((l) => [l.chainId, l.size]));
+        const gone = await this.gc();
+        for (const c of gone) spaceReclaimed += before.get(c as Digest) ?? 0;
+        deleted.push(...gone);
+        await this.persist();
+      }
+      return { deleted, spaceReclaimed };
+    });
+  }
+
   /** Deletes layers and blobs that no image references; returns the deleted layers' chain IDs. */
   private async gc(): Promise<string[]> {
     const keepLayers = new Set<Digest>();
