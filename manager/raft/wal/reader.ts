@@ -46,8 +46,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function allZero(buf: Uint8Array, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+const ZERO_CHUNK = Buffer.alloc(64 * 1024);
+
+function allZero(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i += ZERO_CHUNK.length) {
+    const n = Math.min(ZERO_CHUNK.length, buf.length - i);
+    if (!buf.subarray(i, i + n).equals(ZERO_CHUNK.subarray(0, n))) return false;
+  }
   return true;
 }
 

@@ -102,3 +102,31 @@ test('a record with an all-zero sector in the last segment is a torn write: cut 
     cleanup();
   }
 });
+
+test('a new segment whose header was torn by a crash is rewritten, and the log continues in it', () => {
+  const { dir, cleanup } = scratchDir('torn-header');
+  const small = { segmentBytes: 2048, fsync: false, preallocate: true };
+  try {
+    const w = Wal.create(dir, new Uint8Array([5]), small);
+    let i = 0;
+    while (w.segments().length < 3) { i++; w.save({ term: 1, vote: 1, commit: i }, entries(i, i, 1, 40), false); }
+    const names = w.segments();
+    w.close();
+    const newest = join(dir, names[names.length - 1]!);
+    truncateSync(newest, 5); // only part of its CRC record reached the disk
+    const first = Wal.open(dir, small);
+    assert.equal(first.repaired?.offset, 0);
+    assert.deepEqual(entriesAfter(first.contents, { index: 0, term: 0 }), entries(1, i, 1, 40));
+    assert.deepEqual(first.contents.hardState, { term: 1, vote: 1, commit: i });
+    first.wal.save({ term: 2, vote: 1, commit: i + 3 }, entries(i + 1, i + 3, 2, 40), true);
+    first.wal.close();
+    const second = Wal.open(dir, small);
+    assert.equal(second.repaired, undefined);
+    assert.deepEqual(second.contents.metadata, new Uint8Array([5]));
+    assert.deepEqual(entriesAfter(second.contents, { index: 0, term: 0 }), [...entries(1, i, 1, 40), ...entries(i + 1, i + 3, 2, 40)]);
+    assert.deepEqual(second.contents.hardState, { term: 2, vote: 1, commit: i + 3 });
+    second.wal.close();
+  } finally {
+    cleanup();
+  }
+});
