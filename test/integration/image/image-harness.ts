@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { pack, type Header } from 'tar-stream';
 
 export interface TarEntry {
@@ -81,4 +82,10 @@ export function requireTool(tool: string): void {
   } catch {
     throw new Error(`this test needs the host tool ${tool}, which is not installed`);
   }
+}
+
+/** What a store root holds besides its bookkeeping files: layer dirs, blobs, temp files. */
+export function leftovers(root: string): { layers: string[]; blobs: string[]; tmp: string[] } {
+  const ls = (p: string): string[] => (existsSync(p) ? readdirSync(p).sort() : []);
+  return { layers: ls(join(root, 'layers')), blobs: ls(join(root, 'blobs', 'sha256')), tmp: ls(join(root, 'tmp')) };
 }
