@@ -7,12 +7,13 @@
 // On restart the newest intact snapshot the WAL has a marker for is loaded, then the WAL entries
 // after it and the last hard state. Methods work synchronously (fs.*Sync: one pwrite + fdatasync
 // costs less than a thread-pool round trip); the async wrappers exist for the Ready loop's shape.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { WalSnapshot } from './codec.js';
 import type { ConfState, Entry, HardState, NodeId, Snapshot, Storage } from './core/types.js';
 import { parseSnapName } from './snap/snap-name.js';
 import { Snapshotter } from './snap/snapshotter.js';
+import { fsyncDir } from './wal/fs-util.js';
 import { entriesAfter } from './wal/reader.js';
 import { Wal, type WalRepair } from './wal/wal.js';
 
@@ -100,7 +101,10 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorageLike> {
   static openSync<M extends MemoryStorageLike>(dir: string, opts: DiskStorageOptions<M> & { memory: MemoryStorageClass<M> }): DiskStorage<M> {
     const walDir = join(dir, 'wal');
     const snapDir = join(dir, 'snap');
-    mkdirSync(dir, { recursive: true });
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      if (opts.fsync ?? true) fsyncDir(dirname(resolve(dir)));
+    }
     const walOpts = {
       ...(opts.segmentBytes !== undefined ? { segmentBytes: opts.segmentBytes } : {}),
       ...(opts.fsync !== undefined ? { fsync: opts.fsync } : {}),

@@ -5,7 +5,7 @@
 import {
   closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeSnapshot, decodeSnapshotFile, encodeSnapshot, encodeSnapshotFile, type WalSnapshot } from '../codec.js';
 import type { Snapshot } from '../core/types.js';
@@ -42,7 +42,10 @@ export class Snapshotter {
 
   /** Creates the directory if needed; removes leftover .tmp files of interrupted saves. */
   init(): void {
-    mkdirSync(this.dir, { recursive: true });
+    if (!existsSync(this.dir)) {
+      mkdirSync(this.dir, { recursive: true });
+      if (this.fsync) fsyncDir(dirname(resolve(this.dir)));
+    }
     for (const n of readdirSync(this.dir)) if (n.endsWith('.snap.tmp')) rmSync(join(this.dir, n), { force: true });
   }
 

@@ -12,7 +12,7 @@ import {
   closeSync, copyFileSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync,
   renameSync, rmSync, unlinkSync, writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { encodeEntry, encodeHardState, encodeWalSnapshot, type WalSnapshot } from '../codec.js';
 import type { Entry, HardState } from '../core/types.js';
 import { EMPTY_HARD_STATE } from '../core/types.js';
@@ -95,7 +95,9 @@ export class Wal {
     w.syncFd(fd, true);
     renameSync(tmp, join(dir, name));
     w.tmpReady = false;
-    fsyncDir(dir);
+    w.syncDir();
+    // The WAL directory itself may be new: make its entry in the parent durable too.
+    if (w.fsync) fsyncDir(dirname(resolve(dir)));
     w.fd = fd;
     return w;
   }
@@ -122,7 +124,7 @@ export class Wal {
         ftruncateSync(fd, Math.max(tail.fileBytes, tail.validOffset));
         if (tail.validOffset === 0) w.writeHeader(fd);
         w.syncFd(fd, true);
-        fsyncDir(dir);
+        w.syncDir();
       }
     } catch (e) {
       closeSync(fd);
@@ -197,7 +199,7 @@ export class Wal {
       rmSync(join(this.dir, segs[k]!.name));
       removed.push(segs[k]!.name);
     }
-    if (removed.length > 0) fsyncDir(this.dir);
+    if (removed.length > 0) this.syncDir();
     return removed;
   }
 
@@ -249,6 +251,10 @@ export class Wal {
     this.syncCount++;
   }
 
+  private syncDir(): void {
+    if (this.fsync) fsyncDir(this.dir);
+  }
+
   /** Writes the segment header (CRC, metadata, hard state) at offset 0 of fd. */
   private writeHeader(fd: number): void {
     this.fb.reset();
@@ -293,7 +299,7 @@ export class Wal {
       this.syncFd(fd, true);
       renameSync(tmp, join(this.dir, next.name));
       this.tmpReady = false;
-      fsyncDir(this.dir);
+      this.syncDir();
       closeSync(this.fd);
       this.fd = fd;
       this.seg = next;
