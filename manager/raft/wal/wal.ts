@@ -99,6 +99,7 @@ export class Wal {
     // The WAL directory itself may be new: make its entry in the parent durable too.
     if (w.fsync) fsyncDir(dirname(resolve(dir)));
     w.fd = fd;
+    w.prepareTmp(); // the next cut finds its segment ready
     return w;
   }
 
@@ -126,6 +127,7 @@ export class Wal {
         w.syncFd(fd, true);
         w.syncDir();
       }
+      w.prepareTmp();
     } catch (e) {
       closeSync(fd);
       throw e;
