@@ -3,7 +3,7 @@
 // wholly below the given index.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { entriesAfter } from '../../../manager/raft/wal/reader.js';
 import { parseSegmentName } from '../../../manager/raft/wal/segment-name.js';
@@ -62,6 +62,29 @@ test('releaseTo removes only segments whose entries all lie below the index, and
     assert.deepEqual(contents.hardState, { term: 2, vote: 1, commit: 397 });
     assert.deepEqual(entriesAfter(contents, { index: 300, term: 2 }), entries(301, 400, 2, 40));
     wal.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a spare segment left half-written by an interrupted cut is discarded, not reused', () => {
+  const { dir, cleanup } = scratchDir('stale-tmp');
+  try {
+    const w = Wal.create(dir, new Uint8Array(0), opts);
+    w.save({ term: 1, vote: 1, commit: 0 }, entries(1, 10, 1, 40), true);
+    w.close();
+    const tmp = join(dir, 'next.wal.tmp');
+    assert.ok(existsSync(tmp));
+    // A crash after writing a (long) header into the spare file but before its rename.
+    writeFileSync(tmp, Buffer.alloc(200, 0x5a));
+    const { wal } = Wal.open(dir, opts);
+    const segsBefore = wal.segments().length;
+    for (let i = 11; wal.segments().length < segsBefore + 2; i += 5) wal.save({ term: 1, vote: 1, commit: i }, entries(i, i + 4, 1, 40), true);
+    const last = wal.lastIndex;
+    wal.close();
+    const again = Wal.open(dir, opts);
+    assert.deepEqual(entriesAfter(again.contents, { index: 0, term: 0 }), entries(1, last, 1, 40));
+    again.wal.close();
   } finally {
     cleanup();
   }
