@@ -48,6 +48,19 @@ export class K8sLogParser {
     return out;
   }
 
+  /** Pieces of partial lines still waiting for their end (at the end of the stream). */
+  flush(): LogEntry[] {
+    const out: LogEntry[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (this.partial[stream].length === 0) continue;
+      out.push({ stream, time: this.lastTime, data: Buffer.concat(this.partial[stream]) });
+      this.partial[stream] = [];
+    }
+    return out;
+  }
+
+  private lastTime = '';
+
   private line(line: Buffer): LogEntry | undefined {
     const s1 = line.indexOf(0x20);
     const s2 = s1 < 0 ? -1 : line.indexOf(0x20, s1 + 1);
@@ -58,6 +71,7 @@ export class K8sLogParser {
     const tag = line.subarray(s2 + 1, s3).toString();
     if (stream !== 'stdout' && stream !== 'stderr') return undefined;
     const text = line.subarray(s3 + 1);
+    this.lastTime = time;
     if (tag.startsWith('P')) {
       this.partial[stream].push(Buffer.from(text));
       return undefined;
@@ -85,6 +99,8 @@ function wanted(e: LogEntry, o: LogOptions): boolean {
 }
 
 export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerator<LogEntry> {
+  // a container that has not run yet has no log: following it must not end before it starts
+  if (o.follow) await open(path, 'a').then((h) => h.close()).catch(() => undefined);
   const fh = await open(path, 'r').catch(() => undefined);
   if (!fh) return;
   let pos = o.fromOffset ?? 0;
@@ -103,6 +119,7 @@ export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerato
   let watcher: FSWatcher | undefined;
   try {
     let first = (await readMore()).filter((e) => wanted(e, o));
+    if (!o.follow) first.push(...parser.flush().filter((e) => wanted(e, o)));
     if (o.tail !== undefined && o.tail >= 0) first = o.tail === 0 ? [] : first.slice(-o.tail);
     for (const e of first) yield e;
     if (!o.follow) return;
@@ -126,7 +143,10 @@ export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerato
     for (;;) {
       const wasStopped = stopped;
       for (const e of await readMore()) if (wanted(e, o)) yield e;
-      if (wasStopped || o.signal?.aborted) return;
+      if (wasStopped || o.signal?.aborted) {
+        for (const e of parser.flush()) if (wanted(e, o)) yield e;
+        return;
+      }
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(poke, 250);
