@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { WalSnapshot } from './codec.js';
+import { MemoryStorage } from './core/memory-storage.js';
 import type { ConfState, Entry, HardState, NodeId, Snapshot, Storage } from './core/types.js';
 import { parseSnapName } from './snap/snap-name.js';
 import { Snapshotter } from './snap/snapshotter.js';
@@ -42,7 +43,7 @@ export interface DiskStorageOptions<M extends MemoryStorageLike = MemoryStorageL
   preallocate?: boolean;
   /** Snapshot files kept (default 3); the WAL is kept back to the oldest of them. */
   keepSnapshots?: number;
-  /** The in-memory storage class (defaults to the core's MemoryStorage). */
+  /** The in-memory storage class (default: the core's MemoryStorage). */
   memory?: MemoryStorageClass<M>;
   /** Told about repairs and set-aside files found on open (a torn WAL tail, a corrupt snapshot). */
   onRecovery?: (event: RecoveryEvent) => void;
@@ -68,18 +69,7 @@ export class DiskStorageError extends Error {
 
 const EMPTY_CS: ConfState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 
-/** Loads the core's MemoryStorage class. Indirect, so this file builds before that module lands. */
-async function defaultMemoryClass(): Promise<MemoryStorageClass<MemoryStorageLike>> {
-  const spec = './core/memory-storage.js';
-  const mod: unknown = await import(spec);
-  const cls = typeof mod === 'object' && mod !== null ? (mod as { MemoryStorage?: unknown }).MemoryStorage : undefined;
-  if (typeof cls !== 'function' || typeof (cls as { bootstrap?: unknown }).bootstrap !== 'function') {
-    throw new DiskStorageError('manager/raft/core/memory-storage.js does not export MemoryStorage with a static bootstrap');
-  }
-  return cls as MemoryStorageClass<MemoryStorageLike>;
-}
-
-export class DiskStorage<M extends MemoryStorageLike = MemoryStorageLike> {
+export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
   private saved = false;
 
   private constructor(
@@ -92,13 +82,12 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorageLike> {
   ) {}
 
   /** Opens (or creates) the storage in `dir`; on restart, loads snapshot + WAL into a new memory storage. */
-  static async open<M extends MemoryStorageLike = MemoryStorageLike>(dir: string, opts: DiskStorageOptions<M> = {}): Promise<DiskStorage<M>> {
-    const cls = opts.memory ?? ((await defaultMemoryClass()) as unknown as MemoryStorageClass<M>);
-    return DiskStorage.openSync(dir, { ...opts, memory: cls });
+  static async open<M extends MemoryStorageLike = MemoryStorage>(dir: string, opts: DiskStorageOptions<M> = {}): Promise<DiskStorage<M>> {
+    return DiskStorage.openSync(dir, opts);
   }
 
-  /** As open, with the memory class given (no module loading). */
-  static openSync<M extends MemoryStorageLike>(dir: string, opts: DiskStorageOptions<M> & { memory: MemoryStorageClass<M> }): DiskStorage<M> {
+  /** As open, synchronously. */
+  static openSync<M extends MemoryStorageLike = MemoryStorage>(dir: string, opts: DiskStorageOptions<M> = {}): DiskStorage<M> {
     const walDir = join(dir, 'wal');
     const snapDir = join(dir, 'snap');
     if (!existsSync(dir)) {
@@ -112,7 +101,8 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorageLike> {
     };
     const snapshotter = new Snapshotter(snapDir, { fsync: opts.fsync ?? true, keep: opts.keepSnapshots ?? 3 });
     snapshotter.init();
-    const cls = opts.memory;
+    // Without a memory class, M is MemoryStorage (the type parameter's default).
+    const cls = opts.memory ?? (MemoryStorage as unknown as MemoryStorageClass<M>);
     if (!Wal.exists(walDir)) {
       mkdirSync(walDir, { recursive: true });
       const wal = Wal.create(walDir, new Uint8Array(0), walOpts);
