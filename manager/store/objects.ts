@@ -1,0 +1,421 @@
+/**
+ * The objects the replicated store holds, shaped like the Docker Engine API's swarm JSON (Node, Service,
+ * Task, …) so that the REST layer renders them with little work. Every object has an `ID` and a `Meta`
+ * whose `Version.Index` is the Raft index of the write that last changed it.
+ *
+ * Objects read from the store are deep-frozen: build a changed copy and hand it to `tx.update`.
+ */
+
+export interface Version {
+  Index: number;
+}
+
+export interface Meta {
+  Version: Version;
+  /** RFC 3339, set by the manager that prepared the write (never read from a clock at apply time) */
+  CreatedAt: string;
+  UpdatedAt: string;
+}
+
+export type Labels = Record<string, string>;
+
+export interface Annotations {
+  Name: string;
+  Labels?: Labels;
+}
+
+// ---------------------------------------------------------------- cluster
+
+export interface RaftConfig {
+  SnapshotInterval: number;
+  KeepOldSnapshots?: number;
+  LogEntriesForSlowFollowers: number;
+  ElectionTick: number;
+  HeartbeatTick: number;
+}
+
+export interface SwarmSpec extends Annotations {
+  Orchestration: { TaskHistoryRetentionLimit: number };
+  Raft: RaftConfig;
+  Dispatcher: { HeartbeatPeriod: number };
+  CAConfig: { NodeCertExpiry: number };
+  TaskDefaults?: { LogDriver?: { Name: string; Options?: Record<string, string> } };
+  EncryptionConfig: { AutoLockManagers: boolean };
+}
+
+export interface Cluster {
+  ID: string;
+  Meta: Meta;
+  Spec: SwarmSpec;
+  /** the join tokens shown by `swarm join-token` (SWMTKN-1-<digest>-<secret>) */
+  JoinTokens: { Worker: string; Manager: string };
+  /** PEM of the cluster root CA certificate */
+  RootCACert: string;
+  /** sha256 (hex) of the root CA certificate's DER */
+  RootCADigest: string;
+  /** node IDs whose certificates are refused until they expire (removed nodes) */
+  BlacklistedCertificates?: Record<string, { Expiry: string }>;
+  DefaultAddrPool?: string[];
+  SubnetSize?: number;
+  DataPathPort?: number;
+}
+
+// ---------------------------------------------------------------- node
+
+export type NodeRole = 'manager' | 'worker';
+export type NodeAvailability = 'active' | 'pause' | 'drain';
+export type NodeState = 'unknown' | 'down' | 'ready' | 'disconnected';
+export type Reachability = 'unknown' | 'unreachable' | 'reachable';
+
+export interface NodeSpec {
+  Name?: string;
+  Labels?: Labels;
+  Role: NodeRole;
+  Availability: NodeAvailability;
+}
+
+export interface ResourcesDescription {
+  NanoCPUs: number;
+  MemoryBytes: number;
+}
+
+export interface NodeDescription {
+  Hostname: string;
+  Platform: { Architecture: string; OS: string };
+  Resources: ResourcesDescription;
+  Engine: { EngineVersion: string; Labels?: Labels; Plugins?: { Type: string; Name: string }[] };
+  TLSInfo?: { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string };
+}
+
+export interface NodeStatus {
+  State: NodeState;
+  Message?: string;
+  Addr: string;
+}
+
+export interface ManagerStatus {
+  Leader?: boolean;
+  Reachability: Reachability;
+  /** host:port of the manager's Raft/gRPC listener */
+  Addr: string;
+}
+
+export type CertificateStatus = 'pending' | 'issued' | 'failed' | 'renew';
+
+export interface NodeCertificate {
+  Status: CertificateStatus;
+  /** PEM of the issued leaf certificate ('' until issued) */
+  Certificate: string;
+  CSR?: string;
+  Err?: string;
+}
+
+export interface Node {
+  ID: string;
+  Meta: Meta;
+  Spec: NodeSpec;
+  Description: NodeDescription;
+  Status: NodeStatus;
+  ManagerStatus?: ManagerStatus;
+  Certificate: NodeCertificate;
+  /** the role the node's certificate carries now (Spec.Role is the desired one) */
+  Role: NodeRole;
+}
+
+// ---------------------------------------------------------------- service
+
+export interface Mount {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Labels; DriverConfig?: { Name: string; Options?: Record<string, string> } };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+export interface FileReference {
+  File?: { Name: string; UID: string; GID: string; Mode: number };
+  Runtime?: Record<string, never>;
+}
+
+export interface SecretReference extends FileReference {
+  SecretID: string;
+  SecretName: string;
+}
+
+export interface ConfigReference extends FileReference {
+  ConfigID: string;
+  ConfigName: string;
+}
+
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+}
+
+export interface ContainerSpec {
+  Image: string;
+  Labels?: Labels;
+  Command?: string[];
+  Args?: string[];
+  Hostname?: string;
+  Env?: string[];
+  Dir?: string;
+  User?: string;
+  Mounts?: Mount[];
+  StopGracePeriod?: number;
+  StopSignal?: string;
+  Healthcheck?: HealthConfig;
+  Hosts?: string[];
+  DNSConfig?: { Nameservers?: string[]; Search?: string[]; Options?: string[] };
+  Secrets?: SecretReference[];
+  Configs?: ConfigReference[];
+  Init?: boolean;
+  ReadOnly?: boolean;
+  TTY?: boolean;
+}
+
+export interface ResourceRequirements {
+  Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number };
+  Reservations?: { NanoCPUs?: number; MemoryBytes?: number };
+}
+
+export interface RestartPolicy {
+  Condition?: 'none' | 'on-failure' | 'any';
+  Delay?: number;
+  MaxAttempts?: number;
+  Window?: number;
+}
+
+export interface Placement {
+  Constraints?: string[];
+  Preferences?: { Spread: { SpreadDescriptor: string } }[];
+  MaxReplicas?: number;
+  Platforms?: { Architecture?: string; OS?: string }[];
+}
+
+export interface NetworkAttachmentConfig {
+  Target: string;
+  Aliases?: string[];
+  DriverOpts?: Record<string, string>;
+}
+
+export interface TaskSpec {
+  ContainerSpec: ContainerSpec;
+  Resources?: ResourceRequirements;
+  RestartPolicy?: RestartPolicy;
+  Placement?: Placement;
+  Networks?: NetworkAttachmentConfig[];
+  LogDriver?: { Name: string; Options?: Record<string, string> };
+  /** bumped by `service update --force` */
+  ForceUpdate?: number;
+  Runtime?: string;
+}
+
+export interface UpdateConfig {
+  Parallelism?: number;
+  Delay?: number;
+  FailureAction?: 'pause' | 'continue' | 'rollback';
+  Monitor?: number;
+  MaxFailureRatio?: number;
+  Order?: 'stop-first' | 'start-first';
+}
+
+export interface PortConfig {
+  Name?: string;
+  Protocol: 'tcp' | 'udp' | 'sctp';
+  TargetPort: number;
+  PublishedPort?: number;
+  PublishMode?: 'ingress' | 'host';
+}
+
+export interface EndpointSpec {
+  Mode?: 'vip' | 'dnsrr';
+  Ports?: PortConfig[];
+}
+
+export interface ServiceMode {
+  Replicated?: { Replicas: number };
+  Global?: Record<string, never>;
+  ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number };
+  GlobalJob?: Record<string, never>;
+}
+
+export interface ServiceSpec extends Annotations {
+  TaskTemplate: TaskSpec;
+  Mode: ServiceMode;
+  UpdateConfig?: UpdateConfig;
+  RollbackConfig?: UpdateConfig;
+  EndpointSpec?: EndpointSpec;
+}
+
+export interface Endpoint {
+  Spec: EndpointSpec;
+  Ports?: PortConfig[];
+  VirtualIPs?: { NetworkID: string; Addr: string }[];
+}
+
+export interface UpdateStatus {
+  State: 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed';
+  StartedAt?: string;
+  CompletedAt?: string;
+  Message?: string;
+}
+
+export interface Service {
+  ID: string;
+  Meta: Meta;
+  Spec: ServiceSpec;
+  PreviousSpec?: ServiceSpec;
+  Endpoint?: Endpoint;
+  UpdateStatus?: UpdateStatus;
+  /** set when the service is being removed (its tasks are shut down first) */
+  PendingDelete?: boolean;
+}
+
+// ---------------------------------------------------------------- task
+
+export type TaskState =
+  | 'new' | 'pending' | 'assigned' | 'accepted' | 'preparing' | 'ready' | 'starting' | 'running'
+  | 'complete' | 'shutdown' | 'failed' | 'rejected' | 'remove' | 'orphaned';
+
+export interface TaskStatus {
+  Timestamp: string;
+  State: TaskState;
+  Message: string;
+  Err?: string;
+  ContainerStatus?: { ContainerID?: string; PID?: number; ExitCode?: number };
+  PortStatus?: { Ports?: PortConfig[] };
+  AppliedBy?: string;
+  AppliedAt?: string;
+}
+
+export interface NetworkAttachment {
+  Network: Network;
+  Addresses: string[];
+}
+
+export interface Task {
+  ID: string;
+  Meta: Meta;
+  ServiceID: string;
+  /** replicated services: the slot the task fills (1…replicas); 0 for global tasks */
+  Slot: number;
+  /** '' until the scheduler assigns it */
+  NodeID: string;
+  Spec: TaskSpec;
+  /** the service's Meta.Version.Index when the task was created (for batching and updates) */
+  SpecVersion?: Version;
+  DesiredState: TaskState;
+  Status: TaskStatus;
+  NetworksAttachments?: NetworkAttachment[];
+  ServiceAnnotations: Annotations;
+  Endpoint?: Endpoint;
+  Labels?: Labels;
+  /** the generic-resource / log-driver snapshot the executor uses */
+  LogDriver?: { Name: string; Options?: Record<string, string> };
+}
+
+// ---------------------------------------------------------------- network, volume, secret, config
+
+export interface IPAMConfig {
+  Subnet: string;
+  Gateway?: string;
+  IPRange?: string;
+}
+
+export interface NetworkSpec extends Annotations {
+  DriverConfiguration?: { Name: string; Options?: Record<string, string> };
+  IPAMOptions?: { Driver?: { Name: string }; Configs?: IPAMConfig[] };
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  Scope?: 'swarm' | 'local';
+}
+
+export interface Network {
+  ID: string;
+  Meta: Meta;
+  Spec: NetworkSpec;
+  DriverState?: { Name: string; Options?: Record<string, string> };
+  IPAMOptions?: { Driver?: { Name: string }; Configs?: IPAMConfig[] };
+  PendingDelete?: boolean;
+}
+
+export interface VolumeSpec extends Annotations {
+  Driver?: { Name: string; Options?: Record<string, string> };
+  AccessMode?: { Scope?: 'single' | 'multi'; Sharing?: 'none' | 'readonly' | 'onewriter' | 'all' };
+  Availability?: 'active' | 'pause' | 'drain';
+}
+
+export interface Volume {
+  ID: string;
+  Meta: Meta;
+  Spec: VolumeSpec;
+  PublishStatus?: { NodeID: string; State: string }[];
+  PendingDelete?: boolean;
+}
+
+export interface SecretSpec extends Annotations {
+  /** base64 of the secret's bytes; immutable after create */
+  Data?: string;
+  Driver?: { Name: string; Options?: Record<string, string> };
+  Templating?: { Name: string };
+}
+
+export interface Secret {
+  ID: string;
+  Meta: Meta;
+  Spec: SecretSpec;
+}
+
+export interface ConfigSpec extends Annotations {
+  /** base64 of the config's bytes; immutable after create */
+  Data: string;
+  Templating?: { Name: string };
+}
+
+export interface Config {
+  ID: string;
+  Meta: Meta;
+  Spec: ConfigSpec;
+}
+
+// ---------------------------------------------------------------- tables
+
+export interface ObjectByTable {
+  clusters: Cluster;
+  nodes: Node;
+  services: Service;
+  tasks: Task;
+  networks: Network;
+  volumes: Volume;
+  secrets: Secret;
+  configs: Config;
+}
+
+export type TableName = keyof ObjectByTable;
+
+/** In a fixed order: snapshots and batches list tables this way. */
+export const TABLES: readonly TableName[] = [
+  'clusters', 'nodes', 'services', 'tasks', 'networks', 'volumes', 'secrets', 'configs',
+] as const;
+
+export function isTableName(x: unknown): x is TableName {
+  return typeof x === 'string' && (TABLES as readonly string[]).includes(x);
+}
+
+export type StoreObject = ObjectByTable[TableName];
+
+export type ChangeAction = 'create' | 'update' | 'delete';
+
+/** One object change in a write batch. For update and delete, `object.Meta.Version` is the version read. */
+export interface Change<T extends TableName = TableName> {
+  action: ChangeAction;
+  table: T;
+  object: ObjectByTable[T];
+}
