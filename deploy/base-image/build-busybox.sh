@@ -15,7 +15,8 @@ bb=${2:-/bin/busybox}
 if [ -e "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ]; then
   echo "build-busybox.sh: $out exists and is not empty" >&2; exit 1
 fi
-if ! file_type=$(head -c 4 "$bb" | od -An -c | tr -d ' \n') || [ "$file_type" != '177ELF' ]; then
+file_type=$(od -An -c -N 4 "$bb" | tr -d ' \n')
+if [ "$file_type" != '177ELF' ]; then
   echo "build-busybox.sh: $bb is not an ELF binary" >&2; exit 1
 fi
 
@@ -24,7 +25,8 @@ created='2024-01-01T00:00:00Z'
 case "$(uname -m)" in
   x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; armv7l) arch=arm ;; *) arch=$(uname -m) ;;
 esac
-version=$("$bb" 2>&1 | head -n 1 | sed -n 's/^BusyBox \(v[^ ]*\).*/\1/p')
+# sed reads all of busybox's banner (head would close the pipe early: SIGPIPE under pipefail)
+version=$("$bb" 2>&1 | sed -n '1s/^BusyBox \(v[^ ]*\).*/\1/p' || true)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -45,7 +45,7 @@ test('importing a gzip rootfs makes a one-layer image with the changes applied, 
     assert.deepEqual(summary.Labels, { team: 'shoal' });
     assert.equal(summary.Created, Math.floor(Date.parse(img.created) / 1000));
 
-    // The layer blob is stored uncompressed, so its digest is the DiffID; everything survives a reopen.
+    // Everything survives a reopen of the store.
     const reopened = await ImageStore.open(join(dir, 'image'));
     const again = reopened.resolve(ref);
     assert.equal(again?.id, img.id);

@@ -13,7 +13,8 @@ import { createGunzip } from 'node:zlib';
 import { hexOf, type Digest } from './digest.js';
 import { ImageError, badImageInput, messageOf } from './errors.js';
 import type { ImageStore } from './image-store.js';
-import { detectCompression, safeParts } from './layer-unpack.js';
+import { safeParts } from './layer-unpack.js';
+import { putLayerBlob } from './layer-blob.js';
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, MEDIA, canonicalJson, parseImageConfig, parseIndex, parseManifest, type Descriptor, type OciManifest } from './oci-types.js';
 import { normalizeRef } from './reference.js';
 
@@ -96,19 +97,33 @@ async function loadOci(store: ImageStore, files: Files, opts: { ref?: string }):
   for (const d of manifests) {
     const mBytes = await readFile(need(files, blobName(d.digest)));
     const manifest = parseManifest(mBytes);
-    await putFrom(store, files, blobName(manifest.config.digest), manifest.config.digest);
-    for (const l of manifest.layers) await putFrom(store, files, blobName(l.digest), l.digest);
-    await store.blobs.putBuffer(mBytes, d.digest);
     const ann = d.annotations ?? {};
     let ref: string | undefined = ann[ANNOTATION_CONTAINERD_NAME];
     const refName = ann[ANNOTATION_REF_NAME];
     if (ref === undefined && refName !== undefined) ref = /[:/]/.test(refName) ? refName : opts.ref === undefined ? undefined : `${normalizeRef(opts.ref).replace(/:[^:/]*$/, '')}:${refName}`;
     if (ref === undefined && opts.ref !== undefined) ref = opts.ref;
     const refs = ref === undefined ? [] : [normalizeRef(ref)];
-    const rec = await store.exclusive(() => store.addImageLocked(d.digest, refs));
+    const rec = await locked(store, async () => {
+      await putFrom(store, files, blobName(manifest.config.digest), manifest.config.digest);
+      for (const l of manifest.layers) await putFrom(store, files, blobName(l.digest), l.digest);
+      await store.blobs.putBuffer(mBytes, d.digest);
+      return store.addImageLocked(d.digest, refs);
+    });
     loaded.push(...(refs.length > 0 ? refs : [rec.id]));
   }
   return loaded;
+}
+
+/** Runs fn under the store lock; whatever it stored is collected again if it fails. */
+function locked<T>(store: ImageStore, fn: () => Promise<T>): Promise<T> {
+  return store.exclusive(async () => {
+    try {
+      return await fn();
+    } catch (e) {
+      await store.gcLocked();
+      throw e;
+    }
+  });
 }
 
 /** docker-archive: manifest.json entries; a manifest is made for each image from its config and layer tars. */
@@ -131,18 +146,19 @@ async function loadDocker(store: ImageStore, files: Files): Promise<string[]> {
     const configBytes = await readFile(need(files, configName));
     const config = parseImageConfig(configBytes);
     if (config.rootfs.diff_ids.length !== e.Layers.length) throw badImageInput(`manifest.json[${i}]: ${e.Layers.length} layers for ${config.rootfs.diff_ids.length} diff_ids`);
-    const cfg = await store.blobs.putBuffer(configBytes);
-    const layers: Descriptor[] = [];
-    for (const l of e.Layers as string[]) {
-      const name = safeParts(l).join('/');
-      const gz = (await detectCompression(need(files, name))) === 'gzip';
-      const b = await putFrom(store, files, name);
-      layers.push({ mediaType: gz ? MEDIA.layerGzip : MEDIA.layerTar, digest: b.digest, size: b.size });
-    }
-    const manifest: OciManifest = { schemaVersion: 2, mediaType: MEDIA.manifest, config: { mediaType: MEDIA.config, digest: cfg.digest, size: cfg.size }, layers };
-    const m = await store.blobs.putBuffer(canonicalJson(manifest));
     const tags = Array.isArray(e.RepoTags) ? e.RepoTags.filter((t): t is string => typeof t === 'string').map(normalizeRef) : [];
-    const rec = await store.exclusive(() => store.addImageLocked(m.digest, tags));
+    const layerFiles = (e.Layers as string[]).map((l) => need(files, safeParts(l).join('/')));
+    const rec = await locked(store, async () => {
+      const cfg = await store.blobs.putBuffer(configBytes);
+      const layers: Descriptor[] = [];
+      for (const f of layerFiles) {
+        const b = await putLayerBlob(store.blobs, f);
+        layers.push({ mediaType: b.mediaType, digest: b.digest, size: b.size });
+      }
+      const manifest: OciManifest = { schemaVersion: 2, mediaType: MEDIA.manifest, config: { mediaType: MEDIA.config, digest: cfg.digest, size: cfg.size }, layers };
+      const m = await store.blobs.putBuffer(canonicalJson(manifest));
+      return store.addImageLocked(m.digest, tags);
+    });
     loaded.push(...(tags.length > 0 ? tags : [rec.id]));
   }
   return loaded;

@@ -49,7 +49,7 @@ export class ImageStore {
       }
     }
     for (const [ref, m] of [...state.refs]) if (s.idOfManifest(m) === undefined) state.refs.delete(ref);
-    await s.gc();
+    await s.gcLocked();
     await s.persist();
     return s;
   }
@@ -100,11 +100,11 @@ export class ImageStore {
         this.state.images.set(id, previous);
         await this.loadDocs(id, previous.manifest).catch(() => undefined);
       }
-      await this.gc();
+      await this.gcLocked();
       throw e;
     }
     for (const r of refs) this.setTag(normalizeRef(r), manifestDigest, id);
-    await this.gc();
+    await this.gcLocked();
     await this.persist();
     return this.record(id);
   }
@@ -243,7 +243,7 @@ export class ImageStore {
           this.state.images.delete(id);
           this.docs.delete(id);
           deleted.push(id);
-          deleted.push(...(await this.gc()));
+          deleted.push(...(await this.gcLocked()));
         }
       }
       await this.persist();
@@ -269,7 +269,7 @@ export class ImageStore {
       }
       if (deleted.length > 0) {
         const before = new Map(this.layers.list().map((l) => [l.chainId, l.size]));
-        const gone = await this.gc();
+        const gone = await this.gcLocked();
         for (const c of gone) spaceReclaimed += before.get(c as Digest) ?? 0;
         deleted.push(...gone);
         await this.persist();
@@ -278,8 +278,8 @@ export class ImageStore {
     });
   }
 
-  /** Deletes layers and blobs that no image references; returns the deleted layers' chain IDs. */
-  private async gc(): Promise<string[]> {
+  /** Deletes layers and blobs that no image references; returns the deleted layers' chain IDs. Call with the lock held. */
+  async gcLocked(): Promise<string[]> {
     const keepLayers = new Set<Digest>();
     const keepBlobs = new Set<Digest>();
     for (const [id, img] of this.state.images) {
