@@ -11,12 +11,16 @@ import type { RuntimeName, OciRuntime } from '../runtime/oci-runtime.js';
 import { probeRuntime } from '../runtime/runtime-probe.js';
 import { mountSnapshot, prepareSnapshot, removeSnapshot, snapshotPaths } from '../snapshot/overlay-snapshot.js';
 import type { VolumeStore } from '../volume/volume-store.js';
-import { ContainerIo } from './container-io.js';
+import { ContainerIo, type AttachHandle, type AttachOptions } from './container-io.js';
+import type { DockerStats } from './container-stats.js';
+import type { ExecCreateBody, ExecHandle, ExecInspect } from './exec-session.js';
 import { cgroupParent, logPathOf, readOomKilled, releaseAfterExit, startContainer, teardown, type RunnerContext } from './container-runner.js';
 import { ContainerStore, validateName } from './container-store.js';
 import { inspectView, listFilterMatches, listRow } from './container-view.js';
 import { imageRunConfig, planProcess, validateBody } from './create-plan.js';
 import { asEngineError, conflict, EngineError, notFound } from './errors.js';
+import { containerEvent } from './container-event.js';
+import { ExitWaiters, settlesWithin } from './exit-waiters.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { HealthMonitor, healthPlan } from './health-monitor.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -41,13 +45,10 @@ export interface ContainerManagerOptions {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export class ContainerManager {
   readonly io: ContainerIo;
   private readonly lock = new KeyedLock();
-  private readonly exitWaiters = new Map<string, ((code: number) => void)[]>();
-  private readonly removeWaiters = new Map<string, (() => void)[]>();
+  private readonly waiters = new ExitWaiters();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly lastDelay = new Map<string, number>();
   private readonly health = new Map<string, HealthMonitor>();
@@ -113,20 +114,8 @@ export class ContainerManager {
   }
 
   private event(action: string, r: ContainerRecord, extra: Record<string, string> = {}): void {
-    const now = Date.now();
-    const e: ContainerEvent = {
-      Type: 'container',
-      Action: action,
-      Actor: { ID: r.id, Attributes: { ...(r.config.Labels ?? {}), image: r.imageRef, name: r.name, ...extra } },
-      scope: 'local',
-      time: Math.floor(now / 1000),
-      timeNano: now * 1_000_000,
-      status: action,
-      id: r.id,
-      from: r.imageRef,
-    };
     try {
-      this.opts.emit?.(e);
+      this.opts.emit?.(containerEvent(action, r, extra));
     } catch {
       // a subscriber's failure is not the container's
     }
@@ -253,11 +242,7 @@ export class ContainerManager {
 
   /** Resolves at the container's next exit with its code. */
   nextExit(id: string): Promise<number> {
-    return new Promise((resolve) => {
-      const list = this.exitWaiters.get(id) ?? [];
-      list.push(resolve);
-      this.exitWaiters.set(id, list);
-    });
+    return this.waiters.nextExit(id);
   }
 
   private async handleExit(id: string, code: number): Promise<void> {
@@ -275,9 +260,7 @@ export class ContainerManager {
       await this.store.save(r);
       if (oom) this.event('oom', r);
       this.event('die', r, { exitCode: String(code) });
-      const waiters = this.exitWaiters.get(id) ?? [];
-      this.exitWaiters.delete(id);
-      for (const w of waiters) w(code);
+      this.waiters.exited(id, code);
       if (removing) return;
       if (decision.restart) {
         this.lastDelay.set(id, decision.delayMs);
@@ -311,14 +294,6 @@ export class ContainerManager {
     return this.restartTimers.delete(id);
   }
 
-  private async awaitExit(id: string, exited: Promise<number>, ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-    const ok = await Promise.race([exited.then(() => true as const), timeout]);
-    if (timer) clearTimeout(timer);
-    return ok;
-  }
-
   /** Stops with StopSignal (default SIGTERM), then SIGKILL after `t` seconds; false when not running (304). */
   async stop(idOrName: string, o: { t?: number; signal?: string } = {}): Promise<boolean> {
     const r = this.store.get(idOrName);
@@ -338,9 +313,9 @@ export class ContainerManager {
     const sig = o.signal ?? r.config.StopSignal ?? 'SIGTERM';
     const t = o.t ?? r.config.StopTimeout ?? 10;
     await this.runtime.kill(r.id, sig);
-    if (t < 0 || !(await this.awaitExit(r.id, exited, t * 1000))) {
+    if (t < 0 || !(await settlesWithin(exited, t * 1000))) {
       await this.runtime.kill(r.id, 'SIGKILL', true);
-      if (!(await this.awaitExit(r.id, exited, 30_000))) throw new EngineError(500, `container ${r.id} did not exit after SIGKILL`);
+      if (!(await settlesWithin(exited, 30_000))) throw new EngineError(500, `container ${r.id} did not exit after SIGKILL`);
     }
     this.event('stop', r);
     return true;
@@ -373,7 +348,7 @@ export class ContainerManager {
       r.manualStop = true;
       const exited = this.nextExit(r.id);
       await this.runtime.kill(r.id, 'SIGKILL', true);
-      await this.awaitExit(r.id, exited, 15_000);
+      await settlesWithin(exited, 15_000);
     }
     await this.lock.run(r.id, async () => {
       if (!this.store.find(r.id)) return;
@@ -391,12 +366,7 @@ export class ContainerManager {
         }
       }
       this.event('destroy', r);
-      const ws = this.removeWaiters.get(r.id) ?? [];
-      this.removeWaiters.delete(r.id);
-      for (const w of ws) w();
-      const xs = this.exitWaiters.get(r.id) ?? [];
-      this.exitWaiters.delete(r.id);
-      for (const w of xs) w(r.state.exitCode);
+      this.waiters.gone(r.id, r.state.exitCode);
     });
   }
 
@@ -405,7 +375,7 @@ export class ContainerManager {
     const r = this.store.get(idOrName);
     const result = (): { StatusCode: number; Error?: { Message: string } } => ({ StatusCode: r.state.exitCode, ...(r.state.error ? { Error: { Message: r.state.error } } : {}) });
     if (condition === 'removed') {
-      await new Promise<void>((resolve) => this.removeWaiters.set(r.id, [...(this.removeWaiters.get(r.id) ?? []), resolve]));
+      await this.waiters.removed(r.id);
       return result();
     }
     if (condition === 'not-running' && r.state.status !== 'running' && r.state.status !== 'restarting') return result();
@@ -428,6 +398,16 @@ export class ContainerManager {
     return rows.map((r) => listRow(r, { attachment: this.opts.networks.getAttachment?.(r.id) }));
   }
 
+  // the container's I/O, as the engine contract names it (ContainerIo holds the code)
+  logs(idOrName: string, o: Parameters<ContainerIo['logs']>[1] = {}): ReturnType<ContainerIo['logs']> { return this.io.logs(idOrName, o); }
+  attach(idOrName: string, o: AttachOptions = {}): Promise<AttachHandle> { return this.io.attach(idOrName, o); }
+  execCreate(idOrName: string, body: ExecCreateBody): { Id: string } { return this.io.execCreate(idOrName, body); }
+  execStart(execId: string, o: { detach?: boolean; tty?: boolean } = {}): Promise<ExecHandle> { return this.io.execStart(execId, o); }
+  execInspect(execId: string): ExecInspect { return this.io.execInspect(execId); }
+  stats(idOrName: string): Promise<DockerStats> { return this.io.stats(idOrName); }
+  /** TTYs are not supported yet, so there is nothing to resize; unknown containers are still 404. */
+  resize(idOrName: string, _h: number, _w: number): void { this.store.get(idOrName); }
+
   /** Stops watchers and timers; containers keep running. */
   close(): void {
     this.closed = true;
@@ -435,7 +415,4 @@ export class ContainerManager {
     for (const id of [...this.health.keys()]) this.stopHealth(id);
     for (const id of [...this.restartTimers.keys()]) this.cancelRestart(id);
   }
-
-  /** For tests: a short wait helper that never asserts wall-clock time. */
-  static sleep = sleep;
 }
