@@ -1,0 +1,107 @@
+// An example replicated key-value store on RaftNode: binary commands (put, delete, compare-and-put),
+// a revision per key (the log index that last wrote it), JSON snapshots.
+//   command = op:u8 keyLen:u32 key valueLen:u32 value [expectedLen:i32 expected]   (big-endian)
+//   op 1 = put, 2 = delete, 3 = put-if (expectedLen -1 means "key absent")
+import type { StateMachine } from '../raft-node.js';
+
+export class KvCommandError extends Error {
+  constructor(message: string) { super(message); this.name = 'KvCommandError'; }
+}
+
+export type KvCommand =
+  | { op: 'put'; key: Uint8Array; value: Uint8Array }
+  | { op: 'delete'; key: Uint8Array }
+  | { op: 'cas'; key: Uint8Array; value: Uint8Array; expected: Uint8Array | null };
+
+export interface KvResult { revision: number; succeeded: boolean; prev: Uint8Array | undefined }
+
+const OPS = { put: 1, delete: 2, cas: 3 } as const;
+
+export function encodeKvCommand(c: KvCommand): Uint8Array {
+  const value = c.op === 'delete' ? new Uint8Array(0) : c.value;
+  const expected = c.op === 'cas' ? c.expected : null;
+  const size = 1 + 4 + c.key.length + 4 + value.length + (c.op === 'cas' ? 4 + (expected?.length ?? 0) : 0);
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  let o = 0;
+  out[o++] = OPS[c.op];
+  dv.setUint32(o, c.key.length); o += 4; out.set(c.key, o); o += c.key.length;
+  dv.setUint32(o, value.length); o += 4; out.set(value, o); o += value.length;
+  if (c.op === 'cas') {
+    dv.setInt32(o, expected === null ? -1 : expected.length); o += 4;
+    if (expected !== null) out.set(expected, o);
+  }
+  return out;
+}
+
+export function decodeKvCommand(b: Uint8Array): KvCommand {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let o = 0;
+  const need = (n: number): void => { if (o + n > b.length) throw new KvCommandError(`truncated command (${b.length} bytes)`); };
+  need(1);
+  const op = b[o++];
+  need(4); const kl = dv.getUint32(o); o += 4; need(kl); const key = b.subarray(o, o + kl); o += kl;
+  need(4); const vl = dv.getUint32(o); o += 4; need(vl); const value = b.subarray(o, o + vl); o += vl;
+  if (op === OPS.put) return { op: 'put', key, value };
+  if (op === OPS.delete) return { op: 'delete', key };
+  if (op === OPS.cas) {
+    need(4); const el = dv.getInt32(o); o += 4;
+    if (el < 0) return { op: 'cas', key, value, expected: null };
+    need(el);
+    return { op: 'cas', key, value, expected: b.subarray(o, o + el) };
+  }
+  throw new KvCommandError(`unknown op ${String(op)}`);
+}
+
+interface Item { value: Uint8Array; revision: number }
+
+const k = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+
+export class KvStateMachine implements StateMachine {
+  private items = new Map<string, Item>();
+  private lastIndex = 0;
+
+  apply(data: Uint8Array, index: number): KvResult {
+    this.lastIndex = index;
+    const c = decodeKvCommand(data);
+    const key = k(c.key);
+    const prev = this.items.get(key);
+    if (c.op === 'delete') {
+      this.items.delete(key);
+      return { revision: index, succeeded: prev !== undefined, prev: prev?.value };
+    }
+    if (c.op === 'cas') {
+      const ok = c.expected === null ? prev === undefined : prev !== undefined && Buffer.compare(prev.value, c.expected) === 0;
+      if (!ok) return { revision: index, succeeded: false, prev: prev?.value };
+    }
+    this.items.set(key, { value: new Uint8Array(c.value), revision: index });
+    return { revision: index, succeeded: true, prev: prev?.value };
+  }
+
+  get(key: Uint8Array): { value: Uint8Array; revision: number } | undefined {
+    return this.items.get(k(key));
+  }
+
+  get size(): number { return this.items.size; }
+  get appliedIndex(): number { return this.lastIndex; }
+
+  snapshot(): Uint8Array {
+    const rows = [...this.items].map(([key, it]) => [Buffer.from(key, 'latin1').toString('base64'), Buffer.from(it.value).toString('base64'), it.revision]);
+    return new TextEncoder().encode(JSON.stringify({ lastIndex: this.lastIndex, rows }));
+  }
+
+  restore(data: Uint8Array): void {
+    this.items = new Map();
+    this.lastIndex = 0;
+    if (data.length === 0) return;
+    const v: unknown = JSON.parse(new TextDecoder().decode(data));
+    const rows = typeof v === 'object' && v !== null ? (v as { rows?: unknown }).rows : undefined;
+    const li = typeof v === 'object' && v !== null ? (v as { lastIndex?: unknown }).lastIndex : undefined;
+    if (!Array.isArray(rows) || typeof li !== 'number') throw new KvCommandError('snapshot is not a KV snapshot');
+    for (const r of rows) {
+      if (!Array.isArray(r) || typeof r[0] !== 'string' || typeof r[1] !== 'string' || typeof r[2] !== 'number') throw new KvCommandError('bad snapshot row');
+      this.items.set(Buffer.from(r[0], 'base64').toString('latin1'), { value: new Uint8Array(Buffer.from(r[1], 'base64')), revision: r[2] });
+    }
+    this.lastIndex = li;
+  }
+}
