@@ -1,11 +1,12 @@
 // Measures what a durable Raft write costs on this disk: WAL save() with mustSync (1 and 64 entries
 // of 256 B, in a zero-preallocated and in a sparse segment) against a bare pwrite + fdatasync into a
-// preallocated file. Prints p50/p90/p99/max in µs.
+// preallocated file, and DiskStorage's whole persist step (WAL + MemoryStorage). Prints p50/p90/p99/max in µs.
 //   node dist/test/bench/fsync-bench.js [--iterations 1000] [--dir /path/on/the/disk/to/measure]
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '../../manager/raft/core/types.js';
+import { DiskStorage } from '../../manager/raft/disk-storage.js';
 import { writeZeros } from '../../manager/raft/wal/fs-util.js';
 import { Wal } from '../../manager/raft/wal/wal.js';
 
@@ -60,6 +61,27 @@ function walSaves(dir: string, n: number, perSave: number, preallocate: boolean)
   }
 }
 
+/** The whole persist step of a Ready: WAL save with fdatasync, then the MemoryStorage update. */
+function diskStorageSaves(dir: string, n: number, perSave: number): number[] {
+  const ds = DiskStorage.openSync(dir, {});
+  ds.bootstrap([1]);
+  const data = new Uint8Array(256).fill(7);
+  const out: number[] = [];
+  let index = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      const ents: Entry[] = [];
+      for (let k = 0; k < perSave; k++) ents.push({ term: 1, index: ++index, type: 0, data });
+      const t0 = process.hrtime.bigint();
+      ds.saveSync({ hardState: { term: 1, vote: 1, commit: index - perSave }, entries: ents, mustSync: true });
+      out.push(Number(process.hrtime.bigint() - t0));
+    }
+    return out;
+  } finally {
+    ds.close();
+  }
+}
+
 function main(): void {
   const n = Number(arg('iterations', '1000'));
   const root = mkdtempSync(join(arg('dir', tmpdir()), `shoal-fsync-bench-${process.pid}-`));
@@ -75,6 +97,9 @@ function main(): void {
         const label = `WAL save ${per} × 256 B, mustSync (${prealloc ? 'zeroed' : 'sparse'} segment)`;
         console.log(stats(label, r.samples) + `   (${r.syncs} syncs)`);
       }
+    }
+    for (const per of [1, 64]) {
+      console.log(stats(`DiskStorage save ${per} × 256 B, mustSync`, diskStorageSaves(join(root, `ds-${per}`), n, per)));
     }
   } finally {
     rmSync(root, { recursive: true, force: true });

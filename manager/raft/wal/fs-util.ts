@@ -11,13 +11,15 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-const ZEROS = Buffer.alloc(1 << 20);
+let zeros: Buffer | undefined; // allocated on first use, not at import
+
 
 /** Writes zeros over [from, to) of fd (Node has no fallocate: this allocates the blocks for real). */
 export function writeZeros(fd: number, from: number, to: number): void {
+  zeros ??= Buffer.alloc(1 << 20);
   let off = from;
   while (off < to) {
-    const n = Math.min(ZEROS.length, to - off);
-    off += writeSync(fd, ZEROS, 0, n, off);
+    const n = Math.min(zeros.length, to - off);
+    off += writeSync(fd, zeros, 0, n, off);
   }
 }

@@ -46,12 +46,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const ZERO_CHUNK = Buffer.alloc(64 * 1024);
+let zeroChunk: Buffer | undefined; // allocated on first use, not at import
 
 function allZero(buf: Buffer, from: number): boolean {
-  for (let i = from; i < buf.length; i += ZERO_CHUNK.length) {
-    const n = Math.min(ZERO_CHUNK.length, buf.length - i);
-    if (!buf.subarray(i, i + n).equals(ZERO_CHUNK.subarray(0, n))) return false;
+  zeroChunk ??= Buffer.alloc(64 * 1024);
+  for (let i = from; i < buf.length; i += zeroChunk.length) {
+    const n = Math.min(zeroChunk.length, buf.length - i);
+    if (!buf.subarray(i, i + n).equals(zeroChunk.subarray(0, n))) return false;
   }
   return true;
 }

@@ -21,13 +21,6 @@ export const FRAME_HEADER_BYTES = 8;
 export const BODY_HEADER_BYTES = 5;
 export const SECTOR_BYTES = 512;
 
-const TYPE_BYTE = Array.from({ length: 6 }, (_, i) => new Uint8Array([i]));
-
-/** Rolls `crc` over one record's type and data (what the record stores as its CRC). */
-export function rollCrc(crc: number, type: RecordType, data: Uint8Array): number {
-  return crc32(data, crc32(TYPE_BYTE[type]!, crc));
-}
-
 /** Rolls `crc` over a record body's type byte and data, which lie contiguously after its CRC field. */
 export function rollCrcOfBody(crc: number, typeAndData: Uint8Array): number {
   return crc32(typeAndData, crc);
