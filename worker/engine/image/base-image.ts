@@ -30,13 +30,13 @@ export async function buildBusyboxLayout(outDir: string, opts: { scriptPath?: st
   return digest;
 }
 
-let inflight: Map<ImageStore, Promise<ImageRecord>> | undefined;
+/** One build at a time per store (concurrent callers share it). */
+const inflight = new WeakMap<ImageStore, Promise<ImageRecord>>();
 
 /** Returns busybox:latest, building and loading it first if the store does not have it. */
 export function ensureBusybox(store: ImageStore, opts: { scriptPath?: string; busybox?: string } = {}): Promise<ImageRecord> {
   const have = store.resolve(BUSYBOX_REF);
   if (have !== undefined) return Promise.resolve(have);
-  inflight ??= new Map();
   const running = inflight.get(store);
   if (running !== undefined) return running;
   const p = (async () => {
@@ -55,7 +55,7 @@ export function ensureBusybox(store: ImageStore, opts: { scriptPath?: string; bu
     return rec;
   })();
   inflight.set(store, p);
-  const clear = (): void => void inflight?.delete(store);
+  const clear = (): void => void inflight.delete(store);
   p.then(clear, clear);
   return p;
 }

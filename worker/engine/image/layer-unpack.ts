@@ -174,6 +174,8 @@ class Unpacker {
     for (const [k, v] of Object.entries(paxOf(h))) {
       if (!k.startsWith('SCHILY.xattr.')) continue;
       const name = k.slice('SCHILY.xattr.'.length);
+      // overlayfs reads its own trusted.overlay.* attributes from lower dirs: an image must not set them.
+      if (name.startsWith('trusted.overlay.')) continue;
       await runTool('setfattr', ['-h', '-n', name, '-v', `0s${Buffer.from(v, 'utf8').toString('base64')}`, target]);
     }
     const mtime = h.mtime ?? new Date(0);
