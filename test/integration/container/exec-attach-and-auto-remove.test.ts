@@ -67,3 +67,21 @@ test('AutoRemove removes the container and its kernel objects after it exits', a
   assert.equal(f.mgr.store.find(Id), undefined);
   assert.deepEqual(await leftovers(f, Id), []);
 });
+
+test('attach stdin (docker run -i): input written before start reaches the container, closing it ends StdinOnce', async () => {
+  const { Id } = await f.mgr.create({ Image: 'busybox', Cmd: ['sh', '-c', 'cat; echo done'], OpenStdin: true, StdinOnce: true, AttachStdin: true, HostConfig: { NetworkMode: 'none' } });
+  const a = await f.mgr.attach(Id, { stdin: true, stdout: true, stderr: true, stream: true });
+  assert.ok(a.stdin);
+  a.stdin.write('line one\n');
+  const got: string[] = [];
+  const reading = (async () => {
+    for await (const c of a.output) got.push(c.data.toString());
+  })();
+  const exited = f.mgr.wait(Id, 'next-exit');
+  await f.mgr.start(Id);
+  a.stdin.end('line two\n');
+  assert.equal((await exited).StatusCode, 0);
+  await reading;
+  assert.deepEqual(got, ['line one\n', 'line two\n', 'done\n']);
+  await f.mgr.remove(Id);
+});

@@ -1,5 +1,7 @@
 /** A container's I/O: logs, attach (output), exec sessions, health probes and stats samples. */
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { stdinWriter } from './attach-stdin.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { snapshotPaths } from '../snapshot/overlay-snapshot.js';
 import { sampleStats, type DockerStats } from './container-stats.js';
@@ -21,7 +23,7 @@ export interface AttachOptions {
 }
 
 export interface AttachHandle {
-  /** stdin is not supported yet (conmon's attach socket is SOCK_SEQPACKET): always undefined */
+  /** the container's stdin (only with OpenStdin); ending it closes the container's stdin when StdinOnce */
   stdin?: Writable;
   output: AsyncIterable<OutputChunk>;
 }
@@ -35,6 +37,7 @@ export class ContainerIo {
     private readonly runtime: OciRuntime,
     private readonly ctx: RunnerContext,
     private readonly nextExit: (id: string) => Promise<number>,
+    private readonly nextStart: (id: string) => Promise<void>,
   ) {}
 
   logPath(id: string): string {
@@ -69,7 +72,12 @@ export class ContainerIo {
     async function* output(): AsyncGenerator<OutputChunk> {
       for await (const e of entries) yield { stream: e.stream, data: e.data };
     }
-    return { output: output() };
+    const handle: AttachHandle = { output: output() };
+    if (o.stdin && r.config.OpenStdin) {
+      const running = r.state.status === 'running';
+      handle.stdin = stdinWriter(join(this.ctx.socketDir, r.id, 'attach'), running ? Promise.resolve() : this.nextStart(r.id), running ? exit : this.nextStart(r.id).then(() => this.nextExit(r.id)));
+    }
+    return handle;
   }
 
   execCreate(idOrName: string, body: ExecCreateBody): { Id: string } {

@@ -62,7 +62,7 @@ export class ContainerManager {
     private readonly ctx: RunnerContext,
   ) {
     this.watcher = new ExitWatcher(ctx.exitDir, (id, code) => void this.handleExit(id, code), opts.exitPollMs ?? 1000);
-    this.io = new ContainerIo(store, runtime, ctx, (id) => this.nextExit(id));
+    this.io = new ContainerIo(store, runtime, ctx, (id) => this.nextExit(id), (id) => this.waiters.nextStart(id));
   }
 
   static async open(opts: ContainerManagerOptions): Promise<ContainerManager> {
@@ -217,6 +217,7 @@ export class ContainerManager {
     await this.store.save(r);
     this.watcher.add(r.id);
     this.startHealth(r);
+    this.waiters.started(r.id);
     this.event('start', r);
   }
 

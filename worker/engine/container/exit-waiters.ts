@@ -2,6 +2,18 @@
 export class ExitWaiters {
   private readonly exits = new Map<string, ((code: number) => void)[]>();
   private readonly removals = new Map<string, (() => void)[]>();
+  private readonly starts = new Map<string, (() => void)[]>();
+
+  /** Resolves when the container next starts. */
+  nextStart(id: string): Promise<void> {
+    return new Promise((resolve) => this.starts.set(id, [...(this.starts.get(id) ?? []), resolve]));
+  }
+
+  started(id: string): void {
+    const ws = this.starts.get(id) ?? [];
+    this.starts.delete(id);
+    for (const w of ws) w();
+  }
 
   /** Resolves at the container's next exit (or removal) with its exit code. */
   nextExit(id: string): Promise<number> {
