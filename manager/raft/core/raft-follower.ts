@@ -6,7 +6,18 @@ import { bcastAppend } from './raft-leader.js';
 import { dropped, STEP_OK, type Raft, type StepResult } from './raft.js';
 import { MessageType, NONE, RaftRole, type Message } from './types.js';
 
+/** A joining node (empty log, no configuration) cannot use entries from index 1 alone: the initial
+ *  membership lives in the index-0 ConfState, not in the log. Rejecting at index 0 (which never
+ *  happens otherwise) asks the leader for that bootstrap state as a snapshot. */
+function needsBootstrap(r: Raft): boolean {
+  return !r.trk.progress.has(r.id) && r.trk.config.voters.incoming.size === 0 && r.raftLog.lastIndex() === 0;
+}
+
 function handleAppendEntries(r: Raft, m: Message): void {
+  if (m.index === 0 && needsBootstrap(r)) {
+    r.send(newMessage({ type: MessageType.AppResp, to: m.from, index: 0, reject: true, rejectHint: 0 }));
+    return;
+  }
   if (m.index < r.raftLog.committed) {
     r.send(newMessage({ type: MessageType.AppResp, to: m.from, index: r.raftLog.committed }));
     return;

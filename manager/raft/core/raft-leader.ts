@@ -55,6 +55,20 @@ function maybeSendSnapshot(r: Raft, to: NodeId): boolean {
   return true;
 }
 
+/** Sends the index-0 snapshot (initial membership) to a joining node, or a real one if compacted. */
+function sendBootstrapSnapshot(r: Raft, to: NodeId): void {
+  const pr = r.trk.progress.get(to);
+  if (!pr || pr.state === ProgressState.Snapshot) return;
+  const snap = r.raftLog.snapshot();
+  if (snap.metadata.index > 0) {
+    maybeSendSnapshot(r, to);
+    return;
+  }
+  pr.becomeSnapshot(0);
+  r.log(`sent bootstrap membership snapshot to ${to}`);
+  r.send(newMessage({ type: MessageType.Snap, to, snapshot: snap }));
+}
+
 export function bcastAppend(r: Raft): void {
   r.trk.visit((id) => {
     if (id !== r.id) sendAppend(r, id);
@@ -183,6 +197,12 @@ export function stepLeader(r: Raft, m: Message): StepResult {
     case MessageType.AppResp: {
       pr.recentActive = true;
       if (m.reject) {
+        if (m.index === 0) {
+          // A joining node asks for the bootstrap membership (see raft-follower needsBootstrap);
+          // stale once anything matched.
+          if (pr.match === 0) sendBootstrapSnapshot(r, m.from);
+          return STEP_OK;
+        }
         let nextProbeIdx = m.rejectHint;
         if (m.logTerm > 0) nextProbeIdx = r.raftLog.findConflictByTerm(m.rejectHint, m.logTerm).index;
         if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
@@ -191,7 +211,9 @@ export function stepLeader(r: Raft, m: Message): StepResult {
         }
         return STEP_OK;
       }
-      if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === ProgressState.Probe)) {
+      const bootstrapped = pr.state === ProgressState.Snapshot && pr.pendingSnapshot === 0 && pr.match === m.index &&
+        pr.match + 1 >= r.raftLog.firstIndex();
+      if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === ProgressState.Probe) || bootstrapped) {
         if (pr.state === ProgressState.Probe) {
           pr.becomeReplicate();
         } else if (pr.state === ProgressState.Snapshot && pr.match + 1 >= r.raftLog.firstIndex()) {

@@ -424,7 +424,8 @@ export class Raft {
 
   /** Installs a snapshot from the leader; false when it is stale or already covered. */
   restore(s: Snapshot): boolean {
-    if (s.metadata.index <= this.raftLog.committed) return false;
+    const bootstrap = s.metadata.index === 0 && this.raftLog.lastIndex() === 0 && !this.trk.progress.has(this.id);
+    if (s.metadata.index <= this.raftLog.committed && !bootstrap) return false;
     if (this.state !== RaftRole.Follower) {
       // Defense in depth: never restore a snapshot as a leader or candidate.
       this.becomeFollower(this.term + 1, NONE);
@@ -435,7 +436,7 @@ export class Raft {
       this.log(`attempted to restore snapshot but it is not in the ConfState ${JSON.stringify(cs)}; should never happen`);
       return false;
     }
-    if (this.raftLog.matchTerm(s.metadata.index, s.metadata.term)) {
+    if (!bootstrap && this.raftLog.matchTerm(s.metadata.index, s.metadata.term)) {
       // We already have the entry: fast-forward commit only.
       this.raftLog.commitTo(s.metadata.index);
       return false;
