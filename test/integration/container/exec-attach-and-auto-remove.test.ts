@@ -85,3 +85,17 @@ test('attach stdin (docker run -i): input written before start reaches the conta
   assert.deepEqual(got, ['line one\n', 'line two\n', 'done\n']);
   await f.mgr.remove(Id);
 });
+
+test('Tty containers get a pseudo-terminal under conmon, and resize reaches it', async () => {
+  const { Id } = await f.mgr.create({ Image: 'busybox', Tty: true, Cmd: ['sh', '-c', 'tty; while [ ! -e /tmp/go ]; do sleep 0.05; done; stty size'], HostConfig: { NetworkMode: 'none' } });
+  const exited = f.mgr.wait(Id, 'next-exit');
+  await f.mgr.start(Id);
+  await f.mgr.resize(Id, 40, 100);
+  const { Id: ex } = f.mgr.execCreate(Id, { Cmd: ['touch', '/tmp/go'] });
+  assert.equal(await (await f.mgr.execStart(ex)).wait(), 0);
+  assert.equal((await exited).StatusCode, 0);
+  let out = '';
+  for await (const e of f.mgr.logs(Id, {})) out += e.data.toString();
+  assert.equal(out, '/dev/pts/0\r\n40 100\r\n');
+  await f.mgr.remove(Id);
+});

@@ -1,4 +1,6 @@
 /** A container's I/O: logs, attach (output), exec sessions, health probes and stats samples. */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { stdinWriter } from './attach-stdin.js';
@@ -7,7 +9,7 @@ import { snapshotPaths } from '../snapshot/overlay-snapshot.js';
 import { sampleStats, type DockerStats } from './container-stats.js';
 import { cgroupPath, logPathOf, type RunnerContext } from './container-runner.js';
 import type { ContainerStore } from './container-store.js';
-import { conflict, notFound } from './errors.js';
+import { badRequest, conflict, notFound } from './errors.js';
 import { collect, ExecSession, type ExecCreateBody, type ExecHandle, type ExecInspect, type OutputChunk } from './exec-session.js';
 import { logSize, readLogs, type LogEntry, type LogOptions } from './log-reader.js';
 import { resolveUser } from './user.js';
@@ -121,6 +123,21 @@ export class ContainerIo {
     this.execs.delete(Id);
     const timedOut = res.code === 137 && Date.now() - started >= timeoutMs;
     return { code: res.code, output: res.stdout + res.stderr, timedOut };
+  }
+
+  async resize(idOrName: string, h: number, w: number): Promise<void> {
+    const r = this.store.get(idOrName);
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0 || h > 65535 || w > 65535) throw badRequest(`invalid terminal size ${h}x${w}`);
+    if (r.state.status !== 'running') throw conflict(`Container ${r.id} is not running`);
+    if (r.config.Tty !== true) return;
+    // conmon reads "<type> <height> <width>" lines from ctl; type 1 is a window resize
+    const fh = await open(join(this.ctx.dir(r.id), 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+    if (!fh) throw conflict(`Container ${r.id} has no terminal monitor to resize`);
+    try {
+      await fh.write(`1 ${h} ${w}\n`);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** One stats sample (precpu from the previous call). */

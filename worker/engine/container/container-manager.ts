@@ -406,8 +406,8 @@ export class ContainerManager {
   execStart(execId: string, o: { detach?: boolean; tty?: boolean } = {}): Promise<ExecHandle> { return this.io.execStart(execId, o); }
   execInspect(execId: string): ExecInspect { return this.io.execInspect(execId); }
   stats(idOrName: string): Promise<DockerStats> { return this.io.stats(idOrName); }
-  /** TTYs are not supported yet, so there is nothing to resize; unknown containers are still 404. */
-  resize(idOrName: string, _h: number, _w: number): void { this.store.get(idOrName); }
+  /** Resizes a Tty container's terminal (conmon's ctl FIFO); a no-op for others, as in Docker. */
+  resize(idOrName: string, h: number, w: number): Promise<void> { return this.io.resize(idOrName, h, w); }
 
   /** Stops watchers and timers; containers keep running. */
   close(): void {

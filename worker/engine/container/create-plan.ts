@@ -49,7 +49,6 @@ export interface ProcessPlan {
 export function validateBody(body: ContainerCreateBody): void {
   if (typeof body !== 'object' || body === null) throw badRequest('config cannot be empty in order to create a container');
   if (!body.Image || typeof body.Image !== 'string') throw badRequest('No image specified');
-  if (body.Tty === true) throw badRequest('Tty is not supported by this engine yet: run without -t');
   const hc = body.HostConfig ?? {};
   for (const [k, v] of [['Memory', hc.Memory], ['NanoCpus', hc.NanoCpus], ['CpuShares', hc.CpuShares], ['CpuQuota', hc.CpuQuota], ['CpuPeriod', hc.CpuPeriod]] as const) {
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw badRequest(`invalid ${k}: ${String(v)}`);

@@ -27,6 +27,8 @@ export interface ConmonLaunch {
   socketDir: string;
   runtime: OciRuntime;
   stdin?: boolean;
+  /** allocate a pseudo-terminal (conmon hands the runtime a console socket) */
+  terminal?: boolean;
   /** close the container's stdin when the first attached client goes (docker run -i) */
   stdinOnce?: boolean;
   /** deadline for the container's pid file (default 20 s) */
@@ -91,6 +93,7 @@ export async function launchConmon(l: ConmonLaunch): Promise<ConmonHandle> {
     '--socket-dir-path', l.socketDir,
     '-0', l.bundle,
     '--log-level', 'info',
+    ...(l.terminal ? ['-t'] : []),
     ...(l.stdin ? ['-i', ...(l.stdinOnce ? [] : ['--leave-stdin-open'])] : []),
   ];
   const outPath = join(l.bundle, 'conmon.out');
