@@ -97,7 +97,7 @@ export class ContainerManager {
     for (const r of this.store.all()) {
       if (r.state.status === 'removing') {
         await this.remove(r.id, { force: true }).catch(() => undefined);
-      } else if (r.state.status === 'running') {
+      } else if (r.state.status === 'running' || r.state.status === 'paused') {
         const code = await readExitFile(this.ctx.exitDir, r.id);
         if (code !== undefined) await this.handleExit(r.id, code);
         else if (processAlive(r.state.conmonPid)) {
@@ -249,7 +249,7 @@ export class ContainerManager {
   private async handleExit(id: string, code: number): Promise<void> {
     await this.lock.run(id, async () => {
       const r = this.store.find(id);
-      if (!r || (r.state.status !== 'running' && r.state.status !== 'removing')) return;
+      if (!r || (r.state.status !== 'running' && r.state.status !== 'paused' && r.state.status !== 'removing')) return;
       this.stopHealth(id);
       const oom = await readOomKilled(this.ctx, id, code);
       await releaseAfterExit(this.ctx, id);
@@ -307,6 +307,7 @@ export class ContainerManager {
       });
       return true;
     }
+    if (r.state.status === 'paused') throw conflict(`Container ${r.id} is paused. Unpause the container before stopping or killing`);
     if (r.state.status !== 'running') return false;
     r.manualStop = true;
     await this.store.save(r);
@@ -324,6 +325,7 @@ export class ContainerManager {
 
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
     const r = this.store.get(idOrName);
+    if (r.state.status === 'paused') throw conflict(`Container ${r.id} is paused. Unpause the container before stopping or killing`);
     if (r.state.status !== 'running') throw conflict(`Cannot kill container: ${idOrName}: Container ${r.id} is not running`);
     if (!/^(SIG)?[A-Z0-9+-]+$|^\d+$/.test(signal)) throw new EngineError(400, `Invalid signal: ${signal}`);
     r.manualStop = true;
@@ -331,6 +333,30 @@ export class ContainerManager {
     const res = await this.runtime.kill(r.id, signal);
     if (res.code !== 0) throw new EngineError(/not running|stopped/i.test(res.stderr) ? 409 : 500, `kill ${r.id}: ${res.stderr.trim()}`);
     this.event('kill', r, { signal });
+  }
+
+  /** Freezes every process of the container (cgroup freezer). */
+  async pause(idOrName: string): Promise<void> {
+    const r = this.store.get(idOrName);
+    await this.lock.run(r.id, async () => {
+      if (r.state.status === 'paused') throw conflict(`Container ${r.id} is already paused`);
+      if (r.state.status !== 'running') throw conflict(`Container ${r.id} is not running`);
+      await this.runtime.pause(r.id).catch((e: unknown) => { throw asEngineError(e); });
+      r.state.status = 'paused';
+      await this.store.save(r);
+      this.event('pause', r);
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const r = this.store.get(idOrName);
+    await this.lock.run(r.id, async () => {
+      if (r.state.status !== 'paused') throw conflict(`Container ${r.id} is not paused`);
+      await this.runtime.resume(r.id).catch((e: unknown) => { throw asEngineError(e); });
+      r.state.status = 'running';
+      await this.store.save(r);
+      this.event('unpause', r);
+    });
   }
 
   async restart(idOrName: string, o: { t?: number; signal?: string } = {}): Promise<void> {
@@ -342,9 +368,14 @@ export class ContainerManager {
 
   async remove(idOrName: string, o: { force?: boolean; v?: boolean } = {}): Promise<void> {
     const r = this.store.get(idOrName);
-    const live = r.state.status === 'running' || r.state.status === 'restarting';
+    const live = r.state.status === 'running' || r.state.status === 'restarting' || r.state.status === 'paused';
     if (live && !o.force) throw conflict(`You cannot remove a running container ${r.id}. Stop the container before attempting removal or force remove`);
     this.cancelRestart(r.id);
+    if (r.state.status === 'paused') {
+      await this.runtime.kill(r.id, 'SIGKILL', true);
+      await this.runtime.resume(r.id).catch(() => undefined);
+      r.state.status = 'running';
+    }
     if (r.state.status === 'running') {
       r.manualStop = true;
       const exited = this.nextExit(r.id);
@@ -379,7 +410,7 @@ export class ContainerManager {
       await this.waiters.removed(r.id);
       return result();
     }
-    if (condition === 'not-running' && r.state.status !== 'running' && r.state.status !== 'restarting') return result();
+    if (condition === 'not-running' && !['running', 'restarting', 'paused'].includes(r.state.status)) return result();
     await this.nextExit(r.id);
     return result();
   }

@@ -53,6 +53,14 @@ export class OciRuntime {
     }
   }
 
+  pause(id: string): Promise<string> {
+    return runOk(this.path, [...this.globalArgs(), 'pause', id], { timeoutMs: 15_000 });
+  }
+
+  resume(id: string): Promise<string> {
+    return runOk(this.path, [...this.globalArgs(), 'resume', id], { timeoutMs: 15_000 });
+  }
+
   /** Arguments of `exec --process <file> <id>` (spawned by the caller with its own stdio). */
   execArgs(id: string, processFile: string): string[] {
     return [...this.globalArgs(), 'exec', '--process', processFile, id];
