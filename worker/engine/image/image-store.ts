@@ -90,6 +90,13 @@ export class ImageStore {
     const manifest = parseManifest(await this.blobs.read(manifestDigest));
     const id = manifest.config.digest;
     const previous = this.state.images.get(id);
+    if (previous !== undefined && this.docs.has(id)) {
+      // A known image keeps the manifest it came with (its digest is what callers saw); only tags change.
+      for (const r of refs) this.setTag(normalizeRef(r), previous.manifest, id);
+      await this.gcLocked();
+      await this.persist();
+      return this.record(id);
+    }
     this.state.images.set(id, { manifest: manifestDigest, lastTagTime: previous?.lastTagTime ?? '', repoDigests: [...new Set([...(previous?.repoDigests ?? []), ...repoDigests])] });
     try {
       await this.loadDocs(id, manifestDigest);
