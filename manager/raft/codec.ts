@@ -107,14 +107,28 @@ function bool(v: unknown): boolean {
 
 function bytes(v: unknown, what: string, field: string): Uint8Array {
   if (v === undefined || v === null) return new Uint8Array(0);
-  if (v instanceof Uint8Array) return new Uint8Array(v); // a plain copy: never alias the input buffer
+  if (v instanceof Uint8Array) {
+    // A copy (never alias the input, which may be a whole WAL segment), as a plain Uint8Array view.
+    // allocUnsafe takes small sizes from Node's shared pool, far cheaper than one ArrayBuffer each.
+    if (v.length === 0) return new Uint8Array(0);
+    const out = Buffer.allocUnsafe(v.length);
+    out.set(v);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  }
   if (Array.isArray(v) && v.length === 0) return new Uint8Array(0);
   throw new CodecError(what, `${field} is not bytes`);
 }
 
+const enumSets = new WeakMap<object, Set<unknown>>();
+
 function enumValue<T extends number>(v: unknown, allowed: Record<string, T>, what: string, field: string): T {
   const n = v === undefined || v === null ? 0 : v;
-  for (const a of Object.values(allowed)) if (a === n) return a;
+  let set = enumSets.get(allowed);
+  if (set === undefined) {
+    set = new Set<unknown>(Object.values(allowed));
+    enumSets.set(allowed, set);
+  }
+  if (set.has(n)) return n as T;
   throw new CodecError(what, `unknown ${field} ${String(n)}`);
 }
 
