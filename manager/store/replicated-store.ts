@@ -46,7 +46,9 @@ interface Waiting {
 /** What applyCommitted did with an entry. */
 export type AppliedEntry =
   | ApplyResult
-  | { ok: false; index: number; error: StoreError; undecodable: true };
+  | { ok: false; index: number; error: StoreError; undecodable: true }
+  /** the index was already applied (e.g. replayed after a snapshot restore): nothing done */
+  | { ok: true; index: number; alreadyApplied: true };
 
 export class ReplicatedStore {
   readonly memory = new MemoryStore();
@@ -115,10 +117,13 @@ export class ReplicatedStore {
   }
 
   /**
-   * Applies the committed entry at `index` (every manager, in log order). An entry that does not decode
-   * as a store batch changes nothing but still advances the applied index on every replica alike.
+   * Applies the committed entry at `index` (every manager, in log order; gaps are fine, e.g. for
+   * configuration-change entries the driver keeps to itself). An entry that does not decode as a store
+   * batch changes nothing but still advances the applied index on every replica alike. An index at or
+   * below the applied one is ignored (a replay after restoring a snapshot).
    */
   applyCommitted(data: Uint8Array, index: number): AppliedEntry {
+    if (index <= this.memory.appliedIndex) return { ok: true, index, alreadyApplied: true };
     if (data.byteLength === 0) {
       this.memory.skip(index);
       this.settleOverdue(index);

@@ -85,6 +85,8 @@ export interface WriteTx extends ReadTx {
   update<T extends TableName>(table: T, obj: ObjectByTable[T]): ObjectByTable[T];
   /** Removes the object with this ID (not found → error). */
   delete(table: TableName, id: string): void;
+  /** How many objects this transaction has touched so far. */
+  readonly size: number;
 }
 
 interface Pending {
@@ -96,29 +98,25 @@ interface Pending {
 
 /** A write transaction over `tables`; `changes()` gives the batch it built. */
 export class WriteTxImpl extends ReadTxImpl implements WriteTx {
-  private readonly pending = new Map<string, Pending>();
-  private readonly order: string[] = [];
+  /** per table, per ID (Maps keep insertion order) */
+  private readonly pending = new Map<TableName, Map<string, Pending>>();
+  private readonly order: [TableName, string][] = [];
 
   constructor(tables: Tables, private readonly now: string) {
     super(tables);
   }
 
-  private key(table: TableName, id: string): string {
-    return `${table}\u0000${id}`;
-  }
-
   override get<T extends TableName>(table: T, id: string): ObjectByTable[T] | undefined {
-    const p = this.pending.get(this.key(table, id));
+    const p = this.pending.get(table)?.get(id);
     if (p) return (p.now ?? undefined) as ObjectByTable[T] | undefined;
     return super.get(table, id);
   }
 
   protected override baseIds(table: TableName, by: Selector): Iterable<string> {
+    const mine = this.pending.get(table);
+    if (!mine || mine.size === 0) return super.baseIds(table, by);
     const ids = new Set(super.baseIds(table, by));
-    for (const k of this.order) {
-      const [t, id] = k.split('\u0000') as [TableName, string];
-      if (t !== table) continue;
-      const p = this.pending.get(k)!;
+    for (const [id, p] of mine) {
       if (p.now && matches(table, p.now, by)) ids.add(id);
       else ids.delete(id);
     }
@@ -137,12 +135,13 @@ export class WriteTxImpl extends ReadTxImpl implements WriteTx {
   }
 
   private record(table: TableName, id: string, now: StoreObject | null): void {
-    const k = this.key(table, id);
-    const p = this.pending.get(k);
+    let mine = this.pending.get(table);
+    if (!mine) this.pending.set(table, (mine = new Map()));
+    const p = mine.get(id);
     if (p) p.now = now;
     else {
-      this.pending.set(k, { base: super.get(table, id), now });
-      this.order.push(k);
+      mine.set(id, { base: super.get(table, id), now });
+      this.order.push([table, id]);
     }
   }
 
@@ -180,9 +179,8 @@ export class WriteTxImpl extends ReadTxImpl implements WriteTx {
   /** The batch: one change per object touched, in first-touch order. */
   changes(): Change[] {
     const out: Change[] = [];
-    for (const k of this.order) {
-      const p = this.pending.get(k)!;
-      const table = k.slice(0, k.indexOf('\u0000')) as TableName;
+    for (const [table, id] of this.order) {
+      const p = this.pending.get(table)!.get(id)!;
       if (p.base === undefined) {
         if (p.now) out.push({ action: 'create', table, object: p.now });
       } else if (p.now === null) {
@@ -192,6 +190,11 @@ export class WriteTxImpl extends ReadTxImpl implements WriteTx {
       }
     }
     return out;
+  }
+
+  /** Objects touched so far (for callers that split large writes into several batches). */
+  get size(): number {
+    return this.order.length;
   }
 }
 

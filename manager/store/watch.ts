@@ -40,7 +40,8 @@ export interface WatchOptions {
 export class Watcher implements AsyncIterable<StoreEvent> {
   private readonly queue: StoreEvent[] = [];
   private head = 0;
-  private waiter: { resolve: (r: IteratorResult<StoreEvent>) => void; reject: (e: unknown) => void } | undefined;
+  /** consumers waiting for an event (more than one if next() is called again before it settles) */
+  private readonly waiters: { resolve: (r: IteratorResult<StoreEvent>) => void; reject: (e: unknown) => void }[] = [];
   private closedWith: StoreError | null | undefined; // undefined = open, null = closed cleanly
 
   constructor(
@@ -65,9 +66,8 @@ export class Watcher implements AsyncIterable<StoreEvent> {
       if (this.opts.actions && !this.opts.actions.includes(e.action)) return;
       if (this.opts.filter && !this.opts.filter(e)) return;
     } else if (!this.opts.commits) return;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
+    const w = this.waiters.shift();
+    if (w) {
       w.resolve({ value: e, done: false });
       return;
     }
@@ -88,9 +88,7 @@ export class Watcher implements AsyncIterable<StoreEvent> {
       this.head = 0;
     }
     this.onClose(this);
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
+    for (const w of this.waiters.splice(0)) {
       if (err) w.reject(err);
       else w.resolve({ value: undefined, done: true });
     }
@@ -108,7 +106,7 @@ export class Watcher implements AsyncIterable<StoreEvent> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (this.closedWith === null) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.waiters.push({ resolve, reject });
     });
   }
 
