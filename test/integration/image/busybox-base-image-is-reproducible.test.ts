@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_REF, ImageStore, buildBusyboxLayout, ensureBusybox } from '../../../worker/engine/image/index.js';
 import { requireRoot, requireTool, withTempDir } from './image-harness.js';
@@ -28,6 +29,19 @@ test('building busybox twice gives the same manifest digest, and ensureBusybox l
     assert.match(readFileSync(join(rootfs, 'etc/passwd'), 'utf8'), /^root:x:0:0:.*\nnobody:x:65534:65534:/);
     assert.match(readFileSync(join(rootfs, 'etc/group'), 'utf8'), /^root:x:0:\nnobody:x:65534:/);
     for (const d of ['proc', 'sys', 'dev', 'root', 'var', 'home']) assert.ok(statSync(join(rootfs, d)).isDirectory(), d);
+
+    // The image runs: an overlay of its layers with a fresh upper, chroot, the default Cmd's shell.
+    const mnt = join(dir, 'mnt');
+    for (const d of ['mnt', 'upper', 'work']) mkdirSync(join(dir, d));
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${store.lowerDirs(BUSYBOX_REF).join(':')},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, mnt]);
+    try {
+      const out = execFileSync('chroot', [mnt, '/bin/sh', '-c', 'echo hi > /tmp/x && cat /tmp/x && id -un && ls /bin | wc -l'], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+      assert.match(out, /^hi\nroot\n\s*\d+\n$/);
+      assert.ok(Number(out.trim().split('\n').pop()) > 200, 'the applet links are there');
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+    assert.equal(existsSync(join(rootfs, 'tmp', 'x')), false, 'the write went to the upper dir, not the layer');
 
     // Already there: nothing is rebuilt; concurrent callers share one build.
     const again = await Promise.all([ensureBusybox(store), ensureBusybox(store)]);
