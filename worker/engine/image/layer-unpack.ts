@@ -176,6 +176,9 @@ class Unpacker {
       const name = k.slice('SCHILY.xattr.'.length);
       // overlayfs reads its own trusted.overlay.* attributes from lower dirs: an image must not set them.
       if (name.startsWith('trusted.overlay.')) continue;
+      // tar-stream decodes pax values as UTF-8; a binary value (e.g. security.capability) arrives
+      // damaged, and writing it would be worse than leaving it out.
+      if (v.includes('\uFFFD')) continue;
       await runTool('setfattr', ['-h', '-n', name, '-v', `0s${Buffer.from(v, 'utf8').toString('base64')}`, target]);
     }
     const mtime = h.mtime ?? new Date(0);
