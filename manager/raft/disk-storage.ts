@@ -131,7 +131,11 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
       const ents = entriesAfter(contents, from);
       if (ents.length > 0) mem.append(ents);
       mem.setHardState(contents.hardState);
-      return new DiskStorage(dir, wal, snapshotter, mem, cls, false);
+      // Created but never written (e.g. a crash before bootstrap): still new.
+      const hs = contents.hardState;
+      const empty = loaded === undefined && contents.records.every((r) => r.kind === 'snapshot' && isEmptyMarker(r.snapshot)) &&
+        hs.term === 0 && hs.vote === 0 && hs.commit === 0;
+      return new DiskStorage(dir, wal, snapshotter, mem, cls, empty);
     } catch (e) {
       wal.close();
       throw e;
@@ -143,7 +147,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     return this.mem;
   }
 
-  /** True when open created the storage (nothing was on disk). */
+  /** True when the storage holds no state: just created, or created and never written (a crash before bootstrap). */
   isNew(): boolean {
     return this.fresh;
   }
@@ -195,7 +199,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     this.wal.save(rd.hardState, rd.entries, rd.mustSync);
     if (snap !== undefined) {
       this.mem.applySnapshot(snap);
-      this.releaseWal();
+      this.releaseOld();
     }
     if (rd.hardState !== undefined) this.mem.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.mem.append(rd.entries);
@@ -204,7 +208,8 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
 
   /**
    * Takes a snapshot of the applied state at `index`: memory createSnapshot, then the .snap file and
-   * the WAL marker (synced), then WAL segments below the oldest kept snapshot are released.
+   * the WAL marker (synced), then old snapshot files are purged and WAL segments below the oldest
+   * kept snapshot released.
    */
   createSnapshot(index: number, cs: ConfState | undefined, data: Uint8Array): Snapshot {
     this.mem.createSnapshot(index, cs, data);
@@ -214,7 +219,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     }
     this.snapshotter.save(snap);
     this.wal.saveSnapshot(marker(snap));
-    this.releaseWal();
+    this.releaseOld();
     this.saved = true;
     return snap;
   }
@@ -228,7 +233,9 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     this.wal.close();
   }
 
-  private releaseWal(): void {
+  /** Once the newest snapshot has its WAL marker: purge old snapshot files, then WAL segments below the oldest kept. */
+  private releaseOld(): void {
+    this.snapshotter.purge();
     const kept = this.snapshotter.list();
     const oldest = kept[kept.length - 1];
     if (oldest === undefined) return;
@@ -239,6 +246,12 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
 
 function marker(s: Snapshot): WalSnapshot {
   return { index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState };
+}
+
+function isEmptyMarker(m: WalSnapshot): boolean {
+  const cs = m.confState;
+  return m.index === 0 && m.term === 0 && cs.voters.length === 0 && cs.learners.length === 0 &&
+    cs.votersOutgoing.length === 0 && cs.learnersNext.length === 0;
 }
 
 function lastZeroMarker(ms: readonly WalSnapshot[]): WalSnapshot | undefined {

@@ -59,7 +59,10 @@ export class Snapshotter {
     return named.sort((a, b) => b.index - a.index || b.term - a.term).map((x) => x.n);
   }
 
-  /** Writes `snap` durably and purges old files beyond `keep`. Returns the file path. */
+  /**
+   * Writes `snap` durably. Returns the file path. Old files are not purged here: call purge() once
+   * the WAL has a marker for this one, or a crash in between could leave no usable snapshot.
+   */
   save(snap: Snapshot): string {
     const { term, index } = snap.metadata;
     if (index === 0) throw new SnapshotError('refusing to save an empty snapshot (index 0)');
@@ -77,7 +80,6 @@ export class Snapshotter {
     }
     renameSync(tmp, join(this.dir, name));
     if (this.fsync) fsyncDir(this.dir);
-    this.purge();
     return join(this.dir, name);
   }
 

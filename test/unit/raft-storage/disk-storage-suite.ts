@@ -187,8 +187,49 @@ export function diskStorageSuite(label: string, memory: MemoryStorageClass<Memor
       assert.throws(() => ds.bootstrap([1]), /only allowed on a new/);
       ds.close();
       const again = await DiskStorage.open(dir, base);
+      assert.equal(again.isNew(), false);
       assert.throws(() => again.bootstrap([1]), /only allowed on a new/);
       again.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`${label}: a storage created but never written (crash before bootstrap) is still new, and bootstraps`, async () => {
+    const { dir, cleanup } = scratchDir('ds-unwritten');
+    try {
+      (await DiskStorage.open(dir, base)).close();
+      const again = await DiskStorage.open(dir, base);
+      assert.equal(again.isNew(), true);
+      again.bootstrap([7, 8]);
+      again.close();
+      const third = await DiskStorage.open(dir, base);
+      assert.equal(third.isNew(), false);
+      assert.deepEqual(third.storage.initialState().confState.voters, [7, 8]);
+      third.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`${label}: a newer .snap file without a WAL marker (crash between file and marker) is ignored on restart`, async () => {
+    const { dir, cleanup } = scratchDir('ds-keep1');
+    try {
+      const ds = await DiskStorage.open(dir, { ...base, keepSnapshots: 1 });
+      ds.bootstrap([1]);
+      runNode(ds, 120, [60]);
+      ds.close();
+      // Simulate the crash: a newer .snap file exists, but the WAL never got its marker.
+      const again = await DiskStorage.open(dir, { ...base, keepSnapshots: 1 });
+      const snapDir = join(dir, 'snap');
+      const [only] = readdirSync(snapDir);
+      const fake = only!.replace(/-[0-9a-f]{16}\.snap$/, `-${(100).toString(16).padStart(16, '0')}.snap`);
+      writeFileSync(join(snapDir, fake), readFileSync(join(snapDir, only!)));
+      again.close();
+      const third = await DiskStorage.open(dir, { ...base, keepSnapshots: 1 });
+      assert.equal(third.storage.snapshot().metadata.index, 60);
+      assertSameContents(ds.storage, third.storage);
+      third.close();
     } finally {
       cleanup();
     }

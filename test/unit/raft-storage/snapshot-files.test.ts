@@ -71,12 +71,14 @@ test('a truncated or renamed snapshot file is refused', () => {
   }
 });
 
-test('saving purges all but the newest few files, and init removes leftover .tmp files', () => {
+test('purge keeps only the newest few files (saving alone never deletes), and init removes leftover .tmp files', () => {
   const { dir, cleanup } = scratchDir('snap-purge');
   try {
     const s = new Snapshotter(dir, { fsync: false, keep: 2 });
     s.init();
     for (let i = 1; i <= 5; i++) s.save(snap(1, i * 10));
+    assert.equal(s.list().length, 5);
+    assert.deepEqual(s.purge(), ['0000000000000001-000000000000001e.snap', '0000000000000001-0000000000000014.snap', '0000000000000001-000000000000000a.snap']);
     assert.equal(s.list().length, 2);
     writeFileSync(join(dir, '0000000000000001-0000000000000064.snap.tmp'), 'partial');
     s.init();
