@@ -193,3 +193,17 @@ export function snapshotAndCompact(n: TestNode, data = 'snap'): Snapshot {
   n.storage.compact(applied);
   return snap;
 }
+
+/** A storage for the members `voters` holding entries with the given terms (index 1, 2, …). */
+export function storageWithLog(voters: NodeId[], terms: number[], term: number, commit = 0): MemoryStorage {
+  const s = MemoryStorage.bootstrap(voters);
+  s.append(terms.map((t, i) => ({ index: i + 1, term: t, type: EntryType.Normal, data: enc(`e${i + 1}@${t}`) })));
+  s.setHardState({ term, vote: 0, commit });
+  return s;
+}
+
+/** "index@term" for every entry of a node's log. */
+export function logOf(n: TestNode): string {
+  const st = n.rn.logState();
+  return n.rn.logEntries(st.firstIndex, st.lastIndex + 1).map((e) => `${e.index}@${e.term}`).join(' ');
+}
