@@ -1,0 +1,85 @@
+// Benchmark: 3 shoal KV members vs a 3-member etcd, both on 127.0.0.1 with fsync on, driven by the
+// same HTTP JSON client (256-byte puts, keep-alive, closed loop) at 1, 16 and 256 clients against
+// the leader; then a SIGKILL of the shoal leader under load and the time to the next acknowledged
+// write. Usage: npm run bench:raft -- --seconds N   (N seconds per measurement, default 10).
+import { getJson } from './raft/kv-http-client.js';
+import { measureFailover, runPutLoad, type LoadResult } from './raft/closed-loop.js';
+import { EtcdCluster } from './raft/etcd-cluster.js';
+import { KvProcessCluster, type KvProcess } from './raft/kv-processes.js';
+
+function parseSeconds(argv: string[]): number {
+  const i = argv.indexOf('--seconds');
+  if (i < 0) return 10;
+  const n = Number(argv[i + 1]);
+  if (!(n > 0)) throw new Error(`bad --seconds ${argv[i + 1] ?? ''}`);
+  return n;
+}
+
+async function shoalLeader(c: KvProcessCluster, exclude: number[] = []): Promise<KvProcess> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    for (const m of c.members) {
+      if (exclude.includes(m.id) || m.child === undefined) continue;
+      const s = await getJson(m.url, '/status', 500);
+      if (s?.role === 'leader') return m;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('shoal cluster has no leader');
+}
+
+const fmt = (r: LoadResult): string =>
+  `${String(r.clients).padStart(4)} clients: ${r.putsPerSec.toFixed(0).padStart(7)} puts/s  p50 ${r.p50Ms.toFixed(2).padStart(7)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  (${r.puts} puts, ${r.errors} errors)`;
+
+async function main(): Promise<void> {
+  const seconds = parseSeconds(process.argv.slice(2));
+  const levels = [1, 16, 256];
+  const shoal: LoadResult[] = [];
+  const etcd: LoadResult[] = [];
+  let failoverMs = NaN;
+
+  const c = new KvProcessCluster(3, [], 'bench');
+  try {
+    await c.start();
+    const leader = await shoalLeader(c);
+    for (const n of levels) {
+      const r = await runPutLoad(leader.url, n, seconds);
+      shoal.push(r);
+      console.log(`shoal ${fmt(r)}`);
+    }
+    const others = c.members.filter((m) => m.id !== leader.id).map((m) => m.url);
+    failoverMs = await measureFailover([leader.url, ...others], 16, 1000, () => c.kill(leader.id));
+    console.log(`shoal failover: SIGKILL of the leader → next acknowledged write after ${failoverMs.toFixed(0)} ms`);
+  } finally {
+    await c.destroy();
+  }
+
+  const e = new EtcdCluster();
+  try {
+    await e.start();
+    const url = await e.leader();
+    if (url === undefined) throw new Error('etcd has no leader');
+    for (const n of levels) {
+      const r = await runPutLoad(url, n, seconds);
+      etcd.push(r);
+      console.log(`etcd  ${fmt(r)}`);
+    }
+  } finally {
+    await e.destroy();
+  }
+
+  console.log('\nclients |  shoal puts/s  p50 ms  p99 ms |  etcd puts/s  p50 ms  p99 ms');
+  for (let i = 0; i < levels.length; i++) {
+    const s = shoal[i]!;
+    const t = etcd[i]!;
+    console.log(`${String(levels[i]).padStart(7)} | ${s.putsPerSec.toFixed(0).padStart(12)} ${s.p50Ms.toFixed(2).padStart(7)} ${s.p99Ms.toFixed(2).padStart(7)} | ${t.putsPerSec.toFixed(0).padStart(11)} ${t.p50Ms.toFixed(2).padStart(7)} ${t.p99Ms.toFixed(2).padStart(7)}`);
+  }
+  console.log(`failover (shoal): ${failoverMs.toFixed(0)} ms`);
+  const ratio = shoal[2]!.putsPerSec / etcd[2]!.putsPerSec;
+  console.log(`raft/etcd throughput ratio at 256 clients: ${ratio.toFixed(2)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+  process.exitCode = 1;
+});
