@@ -41,6 +41,8 @@ export interface DiskStorageOptions<M extends MemoryStorageLike = MemoryStorageL
   fsync?: boolean;
   /** Zero-fill new WAL segments (default true). */
   preallocate?: boolean;
+  /** Called after each WAL file sync with its duration in seconds (metrics). */
+  onSync?: (seconds: number) => void;
   /** Snapshot files kept (default 3); the WAL is kept back to the oldest of them. */
   keepSnapshots?: number;
   /** The in-memory storage class (default: the core's MemoryStorage). */
@@ -98,6 +100,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
       ...(opts.segmentBytes !== undefined ? { segmentBytes: opts.segmentBytes } : {}),
       ...(opts.fsync !== undefined ? { fsync: opts.fsync } : {}),
       ...(opts.preallocate !== undefined ? { preallocate: opts.preallocate } : {}),
+      ...(opts.onSync !== undefined ? { onSync: opts.onSync } : {}),
     };
     const snapshotter = new Snapshotter(snapDir, { fsync: opts.fsync ?? true, keep: opts.keepSnapshots ?? 3 });
     snapshotter.init();

@@ -33,6 +33,8 @@ export interface WalOptions {
   fsync?: boolean;
   /** Write zeros over each new segment before use (default true); false leaves it sparse. */
   preallocate?: boolean;
+  /** Called after each file sync with its duration in seconds (for a latency histogram; etcd warns above 1 s). */
+  onSync?: (seconds: number) => void;
 }
 
 export interface WalRepair {
@@ -57,6 +59,7 @@ export class Wal {
   private readonly segmentBytes: number;
   private readonly fsync: boolean;
   private readonly preallocate: boolean;
+  private readonly onSync: ((seconds: number) => void) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -72,6 +75,7 @@ export class Wal {
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.fsync = opts.fsync ?? true;
     this.preallocate = opts.preallocate ?? true;
+    this.onSync = opts.onSync;
   }
 
   /** True if `dir` holds at least one WAL segment. */
@@ -242,6 +246,7 @@ export class Wal {
 
   private syncFd(fd: number, full: boolean): void {
     if (!this.fsync) return;
+    const t0 = this.onSync !== undefined ? process.hrtime.bigint() : 0n;
     try {
       if (full) fsyncSync(fd);
       else fdatasyncSync(fd);
@@ -251,6 +256,7 @@ export class Wal {
       throw this.failed;
     }
     this.syncCount++;
+    if (this.onSync !== undefined) this.onSync(Number(process.hrtime.bigint() - t0) / 1e9);
   }
 
   private syncDir(): void {

@@ -72,14 +72,18 @@ test('replay from a snapshot marker skips covered entries and allows the log to 
 test('mustSync=false does not fdatasync; mustSync=true does once per save', () => {
   const { dir, cleanup } = scratchDir('sync');
   try {
-    const w = Wal.create(dir, new Uint8Array(0), { segmentBytes: 1 << 20, fsync: true, preallocate: false });
+    const durations: number[] = [];
+    const w = Wal.create(dir, new Uint8Array(0), { segmentBytes: 1 << 20, fsync: true, preallocate: false, onSync: (s) => durations.push(s) });
     const base = w.syncs;
+    assert.equal(durations.length, base);
     for (let i = 1; i <= 20; i++) w.save({ term: 1, vote: 0, commit: i - 1 }, entries(i, i), false);
     assert.equal(w.syncs, base);
     w.save({ term: 1, vote: 0, commit: 20 }, entries(21, 21), true);
     assert.equal(w.syncs, base + 1);
     w.save(undefined, [], true); // nothing to write: nothing to sync
     assert.equal(w.syncs, base + 1);
+    assert.equal(durations.length, base + 1); // every sync is reported for metrics
+    assert.ok(durations.every((d) => d >= 0));
     w.close();
   } finally {
     cleanup();
