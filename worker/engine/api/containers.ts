@@ -170,7 +170,7 @@ export function containerRoutes(deps: EngineApiDeps): FastifyPluginAsync {
       const stream = qBool(q, 'stream', true) && !qBool(q, 'one-shot');
       if (!stream) return containers.stats(id, { stream: false });
       containers.inspect(id);
-      const gone = clientGone(req);
+      const gone = clientGone(reply);
       const out = startStream(req, reply, 'application/json');
       streamStats(containers, id, out, gone).then(
         () => out.end(),

@@ -25,7 +25,7 @@ export function eventRoutes(deps: EngineApiDeps): FastifyPluginAsync {
   return async (app) => {
     app.get('/events', async (req, reply) => {
       const q = parseEventQuery(query(req));
-      const gone = clientGone(req);
+      const gone = clientGone(reply);
       const out = startStream(req, reply, 'application/json');
       void (async () => {
         try {

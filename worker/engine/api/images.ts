@@ -90,7 +90,7 @@ export function imageRoutes(deps: EngineApiDeps): FastifyPluginAsync {
             anyMatch(f, 'before', (v) => unix(i.created) < at(v)) &&
             anyMatch(f, 'since', (v) => unix(i.created) > at(v)),
         )
-        .map(imageSummary);
+        .map((i) => (deps.imageViews ? deps.imageViews.summary(i) : imageSummary(i)));
     });
     app.get('/images/get', async (req, reply) => {
       const images = need(deps.images, 'images');
@@ -164,7 +164,7 @@ export function imageRoutes(deps: EngineApiDeps): FastifyPluginAsync {
       const m = /^(.+)\/(json|history|get)$/.exec(rest);
       if (!m) throw notFound(`page not found: GET /images/${rest}`);
       const img = mustResolve(images, m[1]!);
-      if (m[2] === 'json') return imageInspect(img);
+      if (m[2] === 'json') return deps.imageViews ? deps.imageViews.inspect(img) : imageInspect(img);
       if (m[2] === 'get') return reply.status(200).header('Content-Type', 'application/x-tar').send(images.save([m[1]!], 'docker'));
       const c = isRecord(img.config) ? img.config : {};
       const hist = Array.isArray(c['history']) ? c['history'].filter(isRecord) : [];

@@ -102,6 +102,8 @@ export interface EngineApiDeps {
   volumes?: VolumePort;
   containers?: ContainerPort;
   networks?: NetworkPort;
+  /** the image store's own Docker views (fall back to the API's) */
+  imageViews?: { inspect(r: ImageRecordView): unknown; summary(r: ImageRecordView): unknown };
   /** container connect/disconnect go through the container manager when it offers them */
   connect?(network: string, container: string, body: unknown): Promise<unknown>;
   disconnect?(network: string, container: string, force: boolean): Promise<unknown>;

@@ -1,6 +1,7 @@
 /** Small pieces shared by the REST plugins. */
-import { PassThrough } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { COMMON_HEADERS } from './version-prefix.js';
 import { notImplemented } from './errors.js';
 import type { Query } from './query.js';
 
@@ -20,24 +21,23 @@ export function param(req: FastifyRequest, name: string): string {
 }
 
 /**
- * Starts a streamed 200 response now (headers go out at once, as `wait` and `logs -f` need) and
- * returns the stream to write to. The stream is ended when the client goes away.
+ * Starts a streamed 200 response now: the headers are flushed at once (`docker run` waits for the
+ * `wait` headers before it starts the container; `logs -f` and `events` show nothing until then), and
+ * the raw response is returned to write to. fastify leaves the reply alone from here on.
  */
-export function startStream(req: FastifyRequest, reply: FastifyReply, contentType: string): PassThrough {
-  const out = new PassThrough();
-  req.raw.on('close', () => {
-    if (!out.writableEnded) out.end();
-  });
-  void reply.status(200).header('Content-Type', contentType).send(out);
-  return out;
+export function startStream(_req: FastifyRequest, reply: FastifyReply, contentType: string): ServerResponse {
+  reply.hijack();
+  const res = reply.raw;
+  res.on('error', () => undefined);
+  res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': contentType });
+  res.flushHeaders();
+  return res;
 }
 
-/** An AbortSignal that fires when the client disconnects. */
-export function clientGone(req: FastifyRequest): AbortSignal {
+/** An AbortSignal that fires when the response is closed (the client went away, or it ended). */
+export function clientGone(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
-  const onClose = (): void => ac.abort();
-  req.raw.once('close', onClose);
-  req.raw.socket?.once('close', onClose);
+  reply.raw.once('close', () => ac.abort());
   return ac.signal;
 }
 

@@ -14,7 +14,9 @@ import { handleUpgrade } from './hijack.js';
 import { imageRoutes } from './images.js';
 import { networkRoutes } from './networks.js';
 import type { EngineApiDeps } from './ports.js';
-import { API_VERSION, stripVersion } from './version-prefix.js';
+import { COMMON_HEADERS, stripVersion } from './version-prefix.js';
+
+export { COMMON_HEADERS };
 import { systemRoutes } from './system.js';
 import { volumeRoutes } from './volumes.js';
 
@@ -27,14 +29,6 @@ export interface ApiLogger {
 export interface BuildApiOptions {
   log?: ApiLogger;
 }
-
-/** Headers every engine response carries (as Docker's). */
-export const COMMON_HEADERS: Record<string, string> = {
-  'Api-Version': API_VERSION,
-  'Docker-Experimental': 'false',
-  Ostype: 'linux',
-  Server: `shoal/${API_VERSION} (linux)`,
-};
 
 export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): FastifyInstance {
   let httpServer: Server | undefined;

@@ -3,6 +3,14 @@
 export const API_VERSION = '1.45';
 export const MIN_API_VERSION = '1.24';
 
+/** Headers every engine response carries (as Docker's). */
+export const COMMON_HEADERS: Readonly<Record<string, string>> = {
+  'Api-Version': API_VERSION,
+  'Docker-Experimental': 'false',
+  Ostype: 'linux',
+  Server: `shoal/${API_VERSION} (linux)`,
+};
+
 const PREFIX = /^\/v(\d+)\.(\d+)(?=\/)/;
 
 /** Strips a `/vX.Y` prefix; the requested version is returned alongside (undefined when absent). */
