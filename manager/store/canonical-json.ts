@@ -3,52 +3,28 @@
  * replicas that hold equal data produce byte-identical encodings (snapshots, batches).
  */
 export function canonicalJson(value: unknown): string {
-  const parts: string[] = [];
-  write(value, parts);
-  return parts.join('');
+  const out = JSON.stringify(value, sortKeys);
+  if (out === undefined) throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
+  return out;
 }
 
-function write(v: unknown, out: string[]): void {
-  if (v === null) {
-    out.push('null');
-    return;
-  }
-  switch (typeof v) {
-    case 'string':
-      out.push(JSON.stringify(v));
-      return;
-    case 'number':
-      if (!Number.isFinite(v)) throw new TypeError(`canonicalJson: non-finite number ${v}`);
-      out.push(JSON.stringify(v));
-      return;
-    case 'boolean':
-      out.push(v ? 'true' : 'false');
-      return;
-    case 'object':
+// JSON.stringify calls this for every value: records are re-created with their keys in sorted order
+// (integer-like keys still come first, as JavaScript orders them, which is the same on every replica).
+function sortKeys(_key: string, v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`canonicalJson: non-finite number ${v}`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const keys = Object.keys(v);
+  let sorted = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      sorted = false;
       break;
-    default:
-      throw new TypeError(`canonicalJson: cannot encode a ${typeof v}`);
+    }
   }
-  if (Array.isArray(v)) {
-    out.push('[');
-    v.forEach((x, i) => {
-      if (i > 0) out.push(',');
-      write(x === undefined ? null : x, out);
-    });
-    out.push(']');
-    return;
-  }
-  const obj = v as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  out.push('{');
-  keys.forEach((k, i) => {
-    if (i > 0) out.push(',');
-    out.push(JSON.stringify(k), ':');
-    write(obj[k], out);
-  });
-  out.push('}');
+  if (sorted) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of keys.sort()) out[k] = (v as Record<string, unknown>)[k];
+  return out;
 }
 
 export function deepFreeze<T>(v: T): T {

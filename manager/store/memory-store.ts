@@ -60,8 +60,10 @@ export class MemoryStore {
    * Applies a batch at `index`, all or nothing: every change is checked again against the state now
    * (a racing write that got in first makes this one fail with 'update out of sequence'). Created and
    * updated objects get Meta.Version.Index = index. The applied index advances either way.
+   * With `owned`, the store takes the change objects as they are (freshly decoded ones) instead of
+   * copying them.
    */
-  apply(changes: readonly Change[], index: number): ApplyResult {
+  apply(changes: readonly Change[], index: number, owned = false): ApplyResult {
     if (!Number.isSafeInteger(index) || index <= this.applied) {
       throw new StoreError('invalid', `apply at index ${index}, but ${this.applied} is already applied`);
     }
@@ -77,8 +79,8 @@ export class MemoryStore {
         events.push({ kind: 'change', action: 'delete', table: c.table, object: old!, oldObject: old!, index } as StoreEvent);
         continue;
       }
-      const obj = structuredClone(c.object) as StoreObject;
-      obj.Meta = { ...obj.Meta, Version: { Index: index } };
+      const obj = (owned ? c.object : structuredClone(c.object)) as StoreObject;
+      obj.Meta = { CreatedAt: obj.Meta.CreatedAt, UpdatedAt: obj.Meta.UpdatedAt, Version: { Index: index } };
       deepFreeze(obj);
       t.put(obj);
       events.push({

@@ -137,7 +137,7 @@ export class ReplicatedStore {
       this.settleOverdue(index);
       return { ok: false, index, error: e as StoreError, undecodable: true };
     }
-    const r = this.memory.apply(batch.changes, index);
+    const r = this.memory.apply(batch.changes, index, true);
     if (batch.origin === this.opts.origin) {
       const w = this.waiting.get(batch.seq);
       if (w) {
