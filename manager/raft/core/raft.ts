@@ -432,7 +432,8 @@ export class Raft {
       return false;
     }
     const cs = s.metadata.confState;
-    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id) && !cs.votersOutgoing.includes(this.id)) {
+    // The bootstrap membership need not contain a joining node: the log adds it later.
+    if (!bootstrap && !cs.voters.includes(this.id) && !cs.learners.includes(this.id) && !cs.votersOutgoing.includes(this.id)) {
       this.log(`attempted to restore snapshot but it is not in the ConfState ${JSON.stringify(cs)}; should never happen`);
       return false;
     }
