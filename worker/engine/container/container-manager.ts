@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { removeSnapshot } from '../snapshot/overlay-snapshot.js';
 import { join } from 'node:path';
 import { processAlive, readExitFile } from '../runtime/conmon.js';
 import type { RuntimeName, OciRuntime } from '../runtime/oci-runtime.js';
 import { probeRuntime } from '../runtime/runtime-probe.js';
-import { mountSnapshot, prepareSnapshot, removeSnapshot, snapshotPaths } from '../snapshot/overlay-snapshot.js';
 import type { VolumeStore } from '../volume/volume-store.js';
 import { ContainerIo, type AttachHandle, type AttachOptions } from './container-io.js';
 import type { DockerStats } from './container-stats.js';
@@ -17,17 +17,16 @@ import type { ExecCreateBody, ExecHandle, ExecInspect } from './exec-session.js'
 import { cgroupParent, logPathOf, readOomKilled, releaseAfterExit, startContainer, teardown, type RunnerContext } from './container-runner.js';
 import { ContainerStore, validateName } from './container-store.js';
 import { inspectView, listFilterMatches, listRow } from './container-view.js';
-import { imageRunConfig, planProcess, validateBody } from './create-plan.js';
-import { asEngineError, conflict, EngineError, notFound } from './errors.js';
+import { createContainer } from './create-container.js';
+import { imageRunConfig, validateBody } from './create-plan.js';
+import { asEngineError, conflict, EngineError } from './errors.js';
 import { containerEvent } from './container-event.js';
 import { ExitWaiters, settlesWithin } from './exit-waiters.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { HealthMonitor, healthPlan } from './health-monitor.js';
 import { KeyedLock } from './keyed-lock.js';
-import { materializeVolumes, planMounts } from './mounts.js';
 import { decideRestart } from './restart-policy.js';
 import type { ContainerCreateBody, ContainerEvent, ContainerImages, ContainerNetworking, ContainerRecord } from './types.js';
-import { resolveUser } from './user.js';
 
 export interface ContainerManagerOptions {
   dataRoot: string;
@@ -134,44 +133,10 @@ export class ContainerManager {
     validateBody(body);
     const cname = name && name !== '' ? validateName(name) : `shoal_${randomBytes(5).toString('hex')}`;
     this.store.reserveName(cname);
-    let dir: string | undefined;
     try {
-      const img = this.opts.images.resolve(body.Image ?? '');
-      if (!img) throw notFound(`No such image: ${body.Image ?? ''}`);
-      const imgCfg = imageRunConfig(img);
-      const id = randomBytes(32).toString('hex');
-      const proc = planProcess(id, body, imgCfg);
-      const mounts = await planMounts(body, imgCfg);
-      dir = this.store.dir(id);
-      await mkdir(dir, { recursive: true });
-      await prepareSnapshot(dir, this.opts.images.lowerDirs(img.id));
-      await mountSnapshot(dir);
-      const user = await resolveUser(snapshotPaths(dir).rootfs, body.User && body.User !== '' ? body.User : imgCfg.User);
-      const r: ContainerRecord = {
-        version: 1,
-        id,
-        name: cname,
-        created: new Date().toISOString(),
-        imageRef: body.Image ?? '',
-        imageId: img.id,
-        config: { ...body, Healthcheck: body.Healthcheck ?? imgCfg.Healthcheck, StopSignal: body.StopSignal ?? imgCfg.StopSignal },
-        ...proc,
-        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids, spec: user.spec },
-        mounts: await materializeVolumes(mounts, this.opts.volumes),
-        state: { status: 'created', pid: 0, conmonPid: 0, exitCode: 0, error: '', oomKilled: false, startedAt: '', finishedAt: '' },
-        restartCount: 0,
-        manualStop: false,
-        hasBeenStarted: false,
-      };
-      await this.store.save(r);
+      const r = await createContainer(body, cname, { store: this.store, images: this.opts.images, volumes: this.opts.volumes });
       this.event('create', r);
-      return { Id: id, Warnings: [] };
-    } catch (e) {
-      if (dir) {
-        await removeSnapshot(dir).catch(() => undefined);
-        await rm(dir, { recursive: true, force: true });
-      }
-      throw asEngineError(e);
+      return { Id: r.id, Warnings: [] };
     } finally {
       this.store.releaseName(cname);
     }
