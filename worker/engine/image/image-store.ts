@@ -16,6 +16,7 @@ import { readReferences, writeReferences, type ReferencesState } from './referen
 import { importRootfs, type ImportOptions } from './image-import.js';
 import { saveImages, type SaveFormat } from './image-save.js';
 import { loadArchive, loadLayoutDir } from './image-load.js';
+import { pullImage, type PullOptions, type PullProgress } from './image-pull.js';
 
 interface Loaded {
   manifest: OciManifest;
@@ -92,6 +93,7 @@ export class ImageStore {
     const previous = this.state.images.get(id);
     if (previous !== undefined && this.docs.has(id)) {
       // A known image keeps the manifest it came with (its digest is what callers saw); only tags change.
+      previous.repoDigests = [...new Set([...previous.repoDigests, ...repoDigests])];
       for (const r of refs) this.setTag(normalizeRef(r), previous.manifest, id);
       await this.gcLocked();
       await this.persist();
@@ -332,6 +334,11 @@ export class ImageStore {
   /** Loads a `docker save` archive or an OCI layout tarball (detected from its content). */
   load(input: NodeJS.ReadableStream | Readable): Promise<{ loaded: string[] }> {
     return loadArchive(this, input);
+  }
+
+  /** Pulls `ref` from its registry (OCI distribution API); progress messages are Docker's pull JSON lines. */
+  pull(ref: string, onProgress?: PullProgress, opts: PullOptions = {}): Promise<ImageRecord> {
+    return pullImage(this, ref, onProgress, opts);
   }
 
   /** Loads an OCI image layout directory on disk (e.g. the base image the build script made). */

@@ -9,3 +9,5 @@ export { applyChanges } from './image-changes.js';
 export type { ImportOptions } from './image-import.js';
 export type { SaveFormat } from './image-save.js';
 export { ensureBusybox, buildBusyboxLayout, busyboxScriptPath, BUSYBOX_REF } from './base-image.js';
+export type { PullOptions, PullProgress } from './image-pull.js';
+export { registryTarget, type RegistryTarget } from './registry-client.js';
