@@ -17,3 +17,4 @@ export { KeyStore, type StoredIdentity } from './key-store.js';
 export {
   type TlsIdentity, type ChannelCheck, serverCredentials, channelCredentials, channelOptions, peerIdentity, authorizeCaller,
 } from './tls-credentials.js';
+export { bootstrapClusterSecurity, type ClusterSecurity } from './cluster-security.js';

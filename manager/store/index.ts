@@ -9,3 +9,4 @@ export { createStandaloneStore } from './standalone-store.js';
 export { Watcher, type StoreEvent, type ChangeEvent, type CommitEvent, type WatchOptions } from './watch.js';
 export { encodeBatch, decodeBatch, MAX_BATCH_BYTES, type Batch } from './batch-codec.js';
 export { canonicalJson } from './canonical-json.js';
+export { defaultSwarmSpec } from './defaults.js';

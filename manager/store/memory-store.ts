@@ -35,6 +35,12 @@ export class MemoryStore {
   };
   private readonly hub = new WatchHub();
   private applied = 0;
+  /** events of the last batches, for watchFrom; complete for every index after historyStart */
+  private readonly history: { index: number; events: StoreEvent[] }[] = [];
+  private historyStart = 0;
+
+  /** `historyBatches`: how many applied batches' events watchFrom can replay (default 1024). */
+  constructor(private readonly historyBatches = 1024) {}
 
   /** The Raft index of the last entry applied (or restored). */
   get appliedIndex(): number {
@@ -90,6 +96,7 @@ export class MemoryStore {
     }
     if (events.length > 0) {
       events.push({ kind: 'commit', index });
+      this.remember(index, events);
       this.hub.publish(events);
     }
     return { ok: true, index };
@@ -161,6 +168,34 @@ export class MemoryStore {
     return this.hub.watch(opts);
   }
 
+  private remember(index: number, events: StoreEvent[]): void {
+    if (this.historyBatches <= 0) {
+      this.historyStart = index;
+      return;
+    }
+    this.history.push({ index, events });
+    if (this.history.length > this.historyBatches) {
+      const dropped = this.history.splice(0, this.history.length - this.historyBatches);
+      this.historyStart = dropped.at(-1)!.index;
+    }
+  }
+
+  /**
+   * A watcher that first replays every event after `index` (from the kept history), then continues
+   * live. 'compacted' when events after `index` are no longer kept (read with viewAndWatch instead).
+   */
+  watchFrom(index: number, opts?: WatchOptions): Watcher {
+    if (!Number.isSafeInteger(index) || index < 0 || index > this.applied) {
+      throw new StoreError('invalid', `watchFrom(${index}): the store has applied up to ${this.applied}`);
+    }
+    if (index < this.historyStart) {
+      throw new StoreError('compacted', `events after index ${index} are no longer kept (history starts after ${this.historyStart})`);
+    }
+    const w = this.hub.watch(opts);
+    for (const h of this.history) if (h.index > index) for (const e of h.events) w.offer(e);
+    return w;
+  }
+
   /** A consistent read plus a watcher that starts exactly after it (no event missed or seen twice). */
   viewAndWatch<R>(fn: (tx: ReadTx) => R, opts?: WatchOptions): { result: R; watcher: Watcher } {
     const result = this.view(fn);
@@ -192,6 +227,8 @@ export class MemoryStore {
       for (const o of snap.tables[name]) t.put(deepFreeze(o));
     }
     this.applied = snap.index;
+    this.history.length = 0;
+    this.historyStart = snap.index;
     this.hub.closeAll(new StoreError('closed', `store restored from a snapshot at index ${snap.index}`));
   }
 

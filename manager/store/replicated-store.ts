@@ -26,6 +26,8 @@ export interface ReplicatedStoreOptions {
   origin: string;
   /** the time stamped into written objects (RFC 3339); read on the proposing manager only */
   now: () => string;
+  /** how many applied batches watchFrom can replay (default 1024) */
+  historyBatches?: number;
   /** entries larger than this are refused before proposing (default 1.5 MiB) */
   maxBatchBytes?: number;
 }
@@ -51,11 +53,13 @@ export type AppliedEntry =
   | { ok: true; index: number; alreadyApplied: true };
 
 export class ReplicatedStore {
-  readonly memory = new MemoryStore();
+  readonly memory: MemoryStore;
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
 
-  constructor(private readonly opts: ReplicatedStoreOptions) {}
+  constructor(private readonly opts: ReplicatedStoreOptions) {
+    this.memory = new MemoryStore(opts.historyBatches);
+  }
 
   get appliedIndex(): number {
     return this.memory.appliedIndex;
@@ -67,6 +71,11 @@ export class ReplicatedStore {
 
   watch(opts?: WatchOptions): Watcher {
     return this.memory.watch(opts);
+  }
+
+  /** Replays events after `index` from the kept history, then continues live (see MemoryStore.watchFrom). */
+  watchFrom(index: number, opts?: WatchOptions): Watcher {
+    return this.memory.watchFrom(index, opts);
   }
 
   viewAndWatch<R>(fn: (tx: ReadTx) => R, opts?: WatchOptions): { result: R; watcher: Watcher } {

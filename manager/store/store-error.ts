@@ -11,6 +11,7 @@ export type StoreErrorCode =
   | 'proposal-failed' // the proposer refused or lost the proposal
   | 'outcome-unknown' // the proposal's fate was overtaken by a snapshot restore
   | 'watcher-overflow' // a watcher fell too far behind and was closed
+  | 'compacted' // watchFrom asked for events older than the history kept
   | 'closed'; // the watcher or store was closed
 
 export class StoreError extends Error {

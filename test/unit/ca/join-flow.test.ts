@@ -81,3 +81,12 @@ test('renewal keeps the node ID and takes the cluster\'s current role (promotion
   const r = await renewNodeCertificate(csrPem, { ca, clusterId: 'cl1', nodeId: 'w1', role: 'manager', now: NOW, isRemoved: () => false });
   assert.deepEqual([parseIdentity(r.certPem).nodeId, parseIdentity(r.certPem).role], ['w1', 'manager']);
 });
+
+test('bootstrapClusterSecurity gives a CA and distinct worker and manager tokens for its digest', async () => {
+  const { bootstrapClusterSecurity } = await import('../../../manager/ca/cluster-security.js');
+  const { parseJoinToken } = await import('../../../manager/ca/join-token.js');
+  const sec = await bootstrapClusterSecurity({ clusterId: 'c9', now: NOW, randomBytes });
+  assert.notEqual(sec.workerToken, sec.managerToken);
+  assert.equal(parseJoinToken(sec.workerToken).caDigest, sec.ca.digest());
+  assert.equal(verifyFetchedRoot(sec.ca.certPem, sec.managerToken), sec.ca.digest());
+});

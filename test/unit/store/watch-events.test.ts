@@ -118,3 +118,22 @@ test('every replica delivers the same events for the same log', async () => {
   for (const s of seen) assert.deepEqual(s.map(brief), ['create services s1@1', 'create tasks t1@2']);
   watchers.forEach((w) => w.close());
 });
+
+test('watchFrom replays the kept events after an index, then continues live; older ones are compacted', async () => {
+  const s = new MemoryStore(2); // keep the events of the last two batches
+  for (let i = 1; i <= 4; i++) s.update((tx) => tx.create('services', service(`s${i}`, `n${i}`)), T0);
+  const w = s.watchFrom(2, { tables: ['services'] });
+  s.update((tx) => tx.create('services', service('s5', 'n5')), T0);
+  assert.deepEqual((await take(w, 3)).map(brief), ['create services s3@3', 'create services s4@4', 'create services s5@5']);
+  w.close();
+  assert.throws(() => s.watchFrom(1), (e) => e instanceof StoreError && e.code === 'compacted');
+  assert.throws(() => s.watchFrom(9), (e) => e instanceof StoreError && e.code === 'invalid');
+  const live = s.watchFrom(5);
+  assert.equal(live.pending, 0);
+  live.close();
+  // after a restore the history starts at the snapshot
+  const r = new MemoryStore();
+  r.restore(s.snapshot());
+  assert.throws(() => r.watchFrom(4), (e) => e instanceof StoreError && e.code === 'compacted');
+  r.watchFrom(5).close();
+});
