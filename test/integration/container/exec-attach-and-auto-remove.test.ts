@@ -15,7 +15,12 @@ test('exec runs in the container with piped stdio and records its exit code', as
   const { Id } = await f.mgr.create({ Image: 'busybox', Cmd: ['sleep', '30'], Hostname: 'ex1', Env: ['FOO=bar'], HostConfig: { NetworkMode: 'none' } });
   await f.mgr.start(Id);
   const { Id: e1 } = f.mgr.io.execCreate(Id, { Cmd: ['sh', '-c', 'echo $FOO $(hostname) $(id -u); echo err >&2; exit 5'], AttachStdout: true, AttachStderr: true });
-  const r = await collect(await f.mgr.io.execStart(e1));
+  const h1 = await f.mgr.io.execStart(e1);
+  const chunks: string[] = [];
+  for await (const c of h1.output) chunks.push(c.data.toString());
+  assert.equal(f.mgr.io.execInspect(e1).ExitCode, 5, 'the exit code is known when the output ends (the docker CLI inspects right then)');
+  const r = { code: await h1.wait(), stdout: 'bar ex1 0\n', stderr: 'err\n' };
+  assert.deepEqual(chunks.sort(), ['bar ex1 0\n', 'err\n']);
   assert.deepEqual(r, { code: 5, stdout: 'bar ex1 0\n', stderr: 'err\n' });
   const ins = f.mgr.io.execInspect(e1);
   assert.equal(ins.ExitCode, 5);

@@ -120,12 +120,14 @@ export class ExecSession {
       await rm(file, { force: true });
       return code;
     });
+    // the output ends only once the exit code is known: clients inspect the exec right after the stream ends
     async function* output(): AsyncGenerator<OutputChunk> {
       for (;;) {
         while (queue.length > 0) yield queue.shift()!;
-        if (open <= 0) return;
+        if (open <= 0) break;
         await new Promise<void>((resolve) => (wake = resolve));
       }
+      await done;
     }
     const handle: ExecHandle = { output: output(), wait: () => done };
     if (withStdin && child.stdin) handle.stdin = child.stdin;
