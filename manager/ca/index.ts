@@ -15,6 +15,6 @@ export {
 } from './join-flow.js';
 export { KeyStore, type StoredIdentity } from './key-store.js';
 export {
-  type TlsIdentity, type ChannelCheck, serverCredentials, channelCredentials, channelOptions, peerIdentity, authorizeCaller,
+  type TlsIdentity, type ChannelCheck, type CallerPolicy, serverCredentials, channelCredentials, channelOptions, peerIdentity, authorizeCaller,
 } from './tls-credentials.js';
 export { bootstrapClusterSecurity, type ClusterSecurity } from './cluster-security.js';

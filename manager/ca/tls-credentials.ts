@@ -78,10 +78,24 @@ export function peerIdentity(call: HasAuthContext): Identity {
   return parseIdentity(new Uint8Array(raw));
 }
 
-/** peerIdentity plus a role check: 403 when the caller's role is not allowed (SwarmKit's tls_authorization). */
-export function authorizeCaller(call: HasAuthContext, allowed: readonly NodeRole[], clusterId?: string): Identity {
+export interface CallerPolicy {
+  /** roles allowed to make this call (SwarmKit's tls_authorization) */
+  roles: readonly NodeRole[];
+  /** the caller must belong to this cluster (O) */
+  clusterId?: string;
+  /** removed nodes are refused even while their certificate is still valid */
+  isRemoved?: (nodeId: string) => boolean;
+}
+
+/** peerIdentity plus the policy: 401 without a certificate, 403 for a wrong role, cluster or a removed node. */
+export function authorizeCaller(call: HasAuthContext, policy: CallerPolicy): Identity {
   const id = peerIdentity(call);
-  if (!allowed.includes(id.role)) throw new CertificateAuthorityError(403, `role ${id.role} may not call this (allowed: ${allowed.join(', ')})`);
-  if (clusterId !== undefined && id.clusterId !== clusterId) throw new CertificateAuthorityError(403, `caller is from cluster ${id.clusterId}`);
+  if (!policy.roles.includes(id.role)) {
+    throw new CertificateAuthorityError(403, `role ${id.role} may not call this (allowed: ${policy.roles.join(', ')})`);
+  }
+  if (policy.clusterId !== undefined && id.clusterId !== policy.clusterId) {
+    throw new CertificateAuthorityError(403, `caller belongs to cluster ${id.clusterId}, not ${policy.clusterId}`);
+  }
+  if (policy.isRemoved?.(id.nodeId)) throw new CertificateAuthorityError(403, `node ${id.nodeId} was removed from the swarm`);
   return id;
 }

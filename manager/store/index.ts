@@ -10,3 +10,4 @@ export { Watcher, type StoreEvent, type ChangeEvent, type CommitEvent, type Watc
 export { encodeBatch, decodeBatch, MAX_BATCH_BYTES, type Batch } from './batch-codec.js';
 export { canonicalJson } from './canonical-json.js';
 export { defaultSwarmSpec } from './defaults.js';
+export { generateId, ID_LENGTH } from './ids.js';

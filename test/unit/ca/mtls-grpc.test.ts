@@ -5,11 +5,21 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { RootCA } from '../../../manager/ca/root-ca.js';
 import { type Identity, type NodeRole, createKeyAndCSR } from '../../../manager/ca/identity.js';
-import { channelCredentials, channelOptions, peerIdentity, serverCredentials, type TlsIdentity } from '../../../manager/ca/tls-credentials.js';
+import { authorizeCaller, channelCredentials, channelOptions, peerIdentity, serverCredentials, type TlsIdentity } from '../../../manager/ca/tls-credentials.js';
+import { CertificateAuthorityError } from '../../../manager/ca/ca-error.js';
 
 const NOW = new Date();
 const id = (b: Buffer) => b;
 const service = {
+  managersOnly: {
+    path: '/shoal.test.Who/ManagersOnly',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: id,
+    requestDeserialize: id,
+    responseSerialize: id,
+    responseDeserialize: id,
+  },
   whoAmI: {
     path: '/shoal.test.Who/WhoAmI',
     requestStream: false,
@@ -29,6 +39,15 @@ async function nodeCert(ca: RootCA, nodeId: string, role: NodeRole): Promise<Tls
 async function startServer(ca: RootCA, serverId: TlsIdentity): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server();
   server.addService(service, {
+    managersOnly: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      try {
+        const who = authorizeCaller(call, { roles: ['manager'], clusterId: 'cl', isRemoved: (n) => n === 'removed1' });
+        cb(null, Buffer.from(who.nodeId));
+      } catch (e) {
+        const denied = e instanceof CertificateAuthorityError && e.status === 403;
+        cb({ code: denied ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED, details: (e as Error).message });
+      }
+    },
     whoAmI: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       try {
         cb(null, Buffer.from(JSON.stringify(peerIdentity(call))));
@@ -45,14 +64,18 @@ async function startServer(ca: RootCA, serverId: TlsIdentity): Promise<{ server:
 
 const Client = grpc.makeGenericClientConstructor(service, 'Who');
 
-function call(port: number, creds: grpc.ChannelCredentials): Promise<Identity> {
+function raw(port: number, creds: grpc.ChannelCredentials, path: string): Promise<Buffer> {
   const client = new Client(`127.0.0.1:${port}`, creds, channelOptions());
-  return new Promise<Identity>((resolve, reject) => {
-    client.makeUnaryRequest('/shoal.test.Who/WhoAmI', id, id, Buffer.alloc(0), { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res?: Buffer) => {
+  return new Promise<Buffer>((resolve, reject) => {
+    client.makeUnaryRequest(path, id, id, Buffer.alloc(0), { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res?: Buffer) => {
       if (err) reject(err);
-      else resolve(JSON.parse(res!.toString()) as Identity);
+      else resolve(res!);
     });
   }).finally(() => client.close());
+}
+
+async function call(port: number, creds: grpc.ChannelCredentials): Promise<Identity> {
+  return JSON.parse((await raw(port, creds, '/shoal.test.Who/WhoAmI')).toString()) as Identity;
 }
 
 async function withServer(fn: (ctx: { ca: RootCA; port: number }) => Promise<void>): Promise<void> {
@@ -107,4 +130,15 @@ test('the client refuses a server from another CA, and a server whose certificat
   } finally {
     server.forceShutdown();
   }
+});
+
+test('authorizeCaller lets a manager through and denies a worker or a removed node (PERMISSION_DENIED)', async () => {
+  await withServer(async ({ ca, port }) => {
+    const path = '/shoal.test.Who/ManagersOnly';
+    const ok = await raw(port, channelCredentials(await nodeCert(ca, 'm5', 'manager'), ca.certPem), path);
+    assert.equal(ok.toString(), 'm5');
+    const denied = (e: unknown) => (e as grpc.ServiceError).code === grpc.status.PERMISSION_DENIED;
+    await assert.rejects(raw(port, channelCredentials(await nodeCert(ca, 'w5', 'worker'), ca.certPem), path), denied);
+    await assert.rejects(raw(port, channelCredentials(await nodeCert(ca, 'removed1', 'manager'), ca.certPem), path), denied);
+  });
 });

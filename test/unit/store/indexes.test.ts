@@ -76,3 +76,10 @@ test('asking a table for an index it does not have is an error', () => {
     assert.throws(() => r.find('secrets', { index: 'node', key: 'x' }), (e) => e instanceof StoreError && e.code === 'invalid');
   });
 });
+
+test('generated IDs are 25 base-36 characters, zero-padded', async () => {
+  const { generateId } = await import('../../../manager/store/ids.js');
+  const { randomBytes } = await import('node:crypto');
+  assert.match(generateId(randomBytes), /^[0-9a-z]{25}$/);
+  assert.equal(generateId((n) => new Uint8Array(n)), '0'.repeat(25));
+});
