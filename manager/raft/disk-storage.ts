@@ -47,13 +47,21 @@ export interface DiskStorageOptions<M extends MemoryStorageLike = MemoryStorageL
   keepSnapshots?: number;
   /** The in-memory storage class (default: the core's MemoryStorage). */
   memory?: MemoryStorageClass<M>;
+  /**
+   * Test hook: called between the persistence steps of save/createSnapshot. Throwing from it
+   * simulates a crash at that point (the tests then reopen the directory).
+   */
+  crashPoint?: (step: PersistStep) => void;
   /** Told about repairs and set-aside files found on open (a torn WAL tail, a corrupt snapshot). */
   onRecovery?: (event: RecoveryEvent) => void;
 }
 
+export type PersistStep = 'snapshot-file' | 'wal-snapshot-marker' | 'wal-save';
+
 export type RecoveryEvent =
   | { kind: 'wal-torn-tail'; repair: WalRepair }
-  | { kind: 'snapshot-broken'; file: string; reason: string };
+  | { kind: 'snapshot-broken'; file: string; reason: string }
+  | { kind: 'hard-state-raised'; from: HardState; to: HardState };
 
 export interface PersistBatch {
   hardState?: HardState;
@@ -81,6 +89,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     private mem: M,
     private readonly memoryClass: MemoryStorageClass<M>,
     private readonly fresh: boolean,
+    private readonly crashPoint: ((step: PersistStep) => void) | undefined,
   ) {}
 
   /** Opens (or creates) the storage in `dir`; on restart, loads snapshot + WAL into a new memory storage. */
@@ -109,7 +118,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     if (!Wal.exists(walDir)) {
       mkdirSync(walDir, { recursive: true });
       const wal = Wal.create(walDir, new Uint8Array(0), walOpts);
-      return new DiskStorage(dir, wal, snapshotter, new cls(), cls, true);
+      return new DiskStorage(dir, wal, snapshotter, new cls(), cls, true, opts.crashPoint);
     }
     const { wal, contents, repaired } = Wal.open(walDir, walOpts);
     try {
@@ -133,12 +142,25 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
       }
       const ents = entriesAfter(contents, from);
       if (ents.length > 0) mem.append(ents);
-      mem.setHardState(contents.hardState);
+      // A crash between a received snapshot's WAL marker and the hard state after it leaves a hard
+      // state behind the snapshot; Raft refuses commit < snapshot index. A snapshot only holds
+      // committed entries of a term the node has seen, so raising commit (and term, with no vote:
+      // the node never voted in that term, or the vote would be on disk) is safe.
+      let hs = contents.hardState;
+      if (loaded !== undefined) {
+        const m = loaded.snapshot.metadata;
+        if (hs.commit < m.index || hs.term < m.term) {
+          const raised = { term: Math.max(hs.term, m.term), vote: hs.term < m.term ? 0 : hs.vote, commit: Math.max(hs.commit, m.index) };
+          opts.onRecovery?.({ kind: 'hard-state-raised', from: hs, to: raised });
+          hs = raised;
+        }
+      }
+      mem.setHardState(hs);
       // Created but never written (e.g. a crash before bootstrap): still new.
-      const hs = contents.hardState;
+      const stored = contents.hardState;
       const empty = loaded === undefined && contents.records.every((r) => r.kind === 'snapshot' && isEmptyMarker(r.snapshot)) &&
-        hs.term === 0 && hs.vote === 0 && hs.commit === 0;
-      return new DiskStorage(dir, wal, snapshotter, mem, cls, empty);
+        stored.term === 0 && stored.vote === 0 && stored.commit === 0;
+      return new DiskStorage(dir, wal, snapshotter, mem, cls, empty, opts.crashPoint);
     } catch (e) {
       wal.close();
       throw e;
@@ -197,9 +219,12 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     const snap = rd.snapshot !== undefined && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
     if (snap !== undefined) {
       this.snapshotter.save(snap);
+      this.crashPoint?.('snapshot-file');
       this.wal.saveSnapshot(marker(snap));
+      this.crashPoint?.('wal-snapshot-marker');
     }
     this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+    this.crashPoint?.('wal-save');
     if (snap !== undefined) {
       this.mem.applySnapshot(snap);
       this.releaseOld();
@@ -221,7 +246,9 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
       throw new DiskStorageError(`memory storage snapshot is at ${snap.metadata.index}, expected ${index}`);
     }
     this.snapshotter.save(snap);
+    this.crashPoint?.('snapshot-file');
     this.wal.saveSnapshot(marker(snap));
+    this.crashPoint?.('wal-snapshot-marker');
     this.releaseOld();
     this.saved = true;
     return snap;
