@@ -104,3 +104,18 @@ test('Tty containers get a pseudo-terminal under conmon, and resize reaches it',
   assert.equal(out, '/dev/pts/0\r\n40 100\r\n');
   await f.mgr.remove(Id);
 });
+
+test('exec with a TTY runs on a pseudo-terminal; stdin and the exit code pass through', async () => {
+  const { Id } = await f.mgr.create({ Image: 'busybox', Cmd: ['sleep', '30'], HostConfig: { NetworkMode: 'none' } });
+  await f.mgr.start(Id);
+  const { Id: ex } = f.mgr.execCreate(Id, { Cmd: ['sh', '-c', "tty; read x; echo got=$x; exit 4"], Tty: true, AttachStdin: true, AttachStdout: true });
+  const h = await f.mgr.execStart(ex);
+  h.stdin?.write('hello\n');
+  let out = '';
+  for await (const c of h.output) out += c.data.toString();
+  assert.equal(await h.wait(), 4);
+  assert.match(out, /\/dev\/pts\/\d+\r\n/);
+  assert.match(out, /got=hello\r\n/);
+  assert.equal(f.mgr.execInspect(ex).ProcessConfig.tty, true);
+  await f.mgr.remove(Id, { force: true });
+});

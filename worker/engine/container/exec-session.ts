@@ -60,7 +60,6 @@ export class ExecSession {
     readonly body: ExecCreateBody,
   ) {
     if (!Array.isArray(body.Cmd) || body.Cmd.length === 0 || !body.Cmd.every((c) => typeof c === 'string')) throw badRequest('No exec command specified');
-    if (body.Tty === true) throw badRequest('exec with a TTY is not supported by this engine yet: run without -t');
   }
 
   inspect(): ExecInspect {
@@ -76,7 +75,7 @@ export class ExecSession {
       OpenStderr: this.body.AttachStderr !== false,
       CanRemove: false,
       DetachKeys: this.body.DetachKeys ?? '',
-      ProcessConfig: { tty: false, entrypoint: ep, arguments: args, privileged: this.body.Privileged === true, user: this.body.User ?? '' },
+      ProcessConfig: { tty: this.body.Tty === true, entrypoint: ep, arguments: args, privileged: this.body.Privileged === true, user: this.body.User ?? '' },
     };
   }
 
@@ -84,11 +83,16 @@ export class ExecSession {
   async start(runtime: OciRuntime, r: ContainerRecord, bundleDir: string, user: ContainerRecord['user'] | undefined, opts: { timeoutMs?: number } = {}): Promise<ExecHandle> {
     if (this.started) throw badRequest(`exec ${this.id} has already been started`);
     this.started = true;
-    const spec = execProcessSpec(r, { cmd: this.body.Cmd ?? [], env: this.body.Env ?? [], user, workingDir: this.body.WorkingDir, tty: false });
+    const tty = this.body.Tty === true;
+    const spec = execProcessSpec(r, { cmd: this.body.Cmd ?? [], env: [...(tty ? ['TERM=xterm'] : []), ...(this.body.Env ?? [])], user, workingDir: this.body.WorkingDir, tty });
     const file = join(bundleDir, `exec-${this.id.slice(0, 16)}.json`);
     await writeFile(file, JSON.stringify(spec));
     const withStdin = this.body.AttachStdin === true;
-    const child = spawn(runtime.path, runtime.execArgs(r.id, file), { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // a foreground `runtime exec` with a terminal needs a controlling tty of its own: script(1) provides one
+    const argv = [runtime.path, ...runtime.execArgs(r.id, file)];
+    const child = tty
+      ? spawn('script', ['-qfec', `stty -echo 2>/dev/null; exec ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+      : spawn(argv[0]!, argv.slice(1), { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     this.running = true;
     this.pid = child.pid ?? 0;
     const queue: OutputChunk[] = [];
@@ -133,6 +137,10 @@ export class ExecSession {
     if (withStdin && child.stdin) handle.stdin = child.stdin;
     return handle;
   }
+}
+
+export function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Collects an exec's whole output (health checks, tests). */
