@@ -19,6 +19,7 @@ declare -A need=(
   [etcdctl]=etcd-client
   [socat]=socat
   [setfattr]=attr
+  [docker-registry]=docker-registry
 )
 missing=()
 for cmd in "${!need[@]}"; do
