@@ -88,7 +88,19 @@ export function uniquePrefix(): string {
   return `t${(process.pid % 1000).toString(36)}${randomBytes(2).toString('hex')}`.slice(0, 7);
 }
 
+/** Fails (never skips) when the machine cannot run containers: root, conmon, an OCI runtime, socat, cgroup v1 memory. */
+export function requireContainerHost(): void {
+  if (process.getuid?.() !== 0) throw new Error('container tests need root (overlay mounts, cgroups, namespaces)');
+  for (const p of ['/usr/bin/conmon', '/bin/busybox', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids']) {
+    if (!existsSync(p)) throw new Error(`container tests need ${p}`);
+  }
+  if (!existsSync('/usr/sbin/runc') && !existsSync('/usr/bin/crun')) throw new Error('container tests need runc or crun');
+  if (!['/usr/bin/socat', '/bin/socat'].some(existsSync)) throw new Error('container tests need socat (attach stdin)');
+  if (!['/usr/bin/script', '/bin/script'].some(existsSync)) throw new Error('container tests need script(1) from util-linux (exec with a TTY)');
+}
+
 export async function openFixture(o: { extraConfig?: Record<string, unknown>; layers?: string[] } = {}): Promise<Fixture> {
+  requireContainerHost();
   const base = mkdtempSync('/tmp/shoal-ct-');
   const prefix = uniquePrefix();
   const layer = join(base, 'layer');

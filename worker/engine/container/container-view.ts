@@ -41,7 +41,7 @@ export function inspectView(r: ContainerRecord, o: { attachment: Attachment | un
       Restarting: s.status === 'restarting',
       OOMKilled: s.oomKilled,
       Dead: s.status === 'dead',
-      Pid: s.status === 'running' ? s.pid : 0,
+      Pid: s.status === 'running' || s.status === 'paused' ? s.pid : 0,
       ExitCode: s.exitCode,
       Error: s.error,
       StartedAt: s.startedAt || ZERO_TIME,
