@@ -42,8 +42,8 @@ function rawFdatasync(dir: string, n: number, bytes: number): number[] {
   return out;
 }
 
-function walSaves(dir: string, n: number, perSave: number, preallocate: boolean): { samples: number[]; syncs: number } {
-  const wal = Wal.create(dir, new Uint8Array(0), { preallocate });
+function walSaves(dir: string, n: number, perSave: number, preallocate: boolean, fsync = true): { samples: number[]; syncs: number } {
+  const wal = Wal.create(dir, new Uint8Array(0), { preallocate, fsync });
   const data = new Uint8Array(256).fill(7);
   const out: number[] = [];
   let index = 0;
@@ -97,6 +97,10 @@ function main(): void {
         const label = `WAL save ${per} × 256 B, mustSync (${prealloc ? 'zeroed' : 'sparse'} segment)`;
         console.log(stats(label, r.samples) + `   (${r.syncs} syncs)`);
       }
+    }
+    for (const per of [1, 64]) {
+      const r = walSaves(join(root, `wal-${per}-cpu`), n, per, true, false);
+      console.log(stats(`WAL save ${per} × 256 B, fsync off (CPU + pwrite)`, r.samples));
     }
     for (const per of [1, 64]) {
       console.log(stats(`DiskStorage save ${per} × 256 B, mustSync`, diskStorageSaves(join(root, `ds-${per}`), n, per)));
