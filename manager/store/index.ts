@@ -11,3 +11,4 @@ export { encodeBatch, decodeBatch, MAX_BATCH_BYTES, type Batch } from './batch-c
 export { canonicalJson } from './canonical-json.js';
 export { defaultSwarmSpec } from './defaults.js';
 export { generateId, ID_LENGTH } from './ids.js';
+export { BatchWriter, MAX_CHANGES_PER_TRANSACTION, type BatchLimits } from './batch-writer.js';

@@ -62,6 +62,11 @@ export class MemoryStore {
     return { result, changes: tx.changes() };
   }
 
+  /** A write transaction whose changes the caller takes with `changes()` (see BatchWriter). */
+  beginWrite(now: string): WriteTxImpl {
+    return new WriteTxImpl(this.tables, now);
+  }
+
   /**
    * Applies a batch at `index`, all or nothing: every change is checked again against the state now
    * (a racing write that got in first makes this one fail with 'update out of sequence'). Created and

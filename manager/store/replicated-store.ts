@@ -9,6 +9,8 @@
  * committed entry in order, and `snapshot`/`restore` for Raft snapshots.
  */
 import type { ReadTx, WriteTx } from './transaction.js';
+import { type BatchLimits, BatchWriter } from './batch-writer.js';
+import type { Change } from './objects.js';
 import { type ApplyResult, MemoryStore } from './memory-store.js';
 import { MAX_BATCH_BYTES, decodeBatch, encodeBatch } from './batch-codec.js';
 import { StoreError } from './store-error.js';
@@ -92,30 +94,55 @@ export class ReplicatedStore {
       if (!this.opts.proposer.isLeader()) throw new StoreError('not-leader', 'this manager is not the leader');
       const { result, changes } = this.memory.prepare(fn, this.opts.now());
       if (changes.length === 0) return Promise.resolve({ result, index: this.memory.appliedIndex });
-      const seq = ++this.seq;
-      const data = encodeBatch({ origin: this.opts.origin, seq, changes });
-      const limit = this.opts.maxBatchBytes ?? MAX_BATCH_BYTES;
-      if (data.byteLength > limit) {
-        throw new StoreError('too-large', `store batch of ${data.byteLength} bytes is over the ${limit}-byte limit`);
-      }
-      return new Promise<UpdateResult<R>>((resolve, reject) => {
-        const w: Waiting = { resolve: (index) => resolve({ result, index }), reject };
-        this.waiting.set(seq, w);
-        this.opts.proposer.propose(data).then(
-          ({ index }) => {
-            if (!this.waiting.has(seq)) return;
-            w.index = index;
-            // Raft committed something else at that index (our entry was overwritten): lost.
-            if (index <= this.memory.appliedIndex) this.fail(seq, lost(index));
-          },
-          (e: unknown) => {
-            this.fail(seq, new StoreError('proposal-failed', `proposal failed: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
-          },
-        );
-      });
+      return this.proposeChanges(changes).then((index) => ({ result, index }));
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * A large write in several transactions (SwarmKit's Batch): `fn` calls `await b.update(tx => …)` as
+   * often as it likes; every `maxChanges` (200) objects the open transaction is committed. Resolves with
+   * the indexes of the committed transactions. A failed commit rejects (earlier ones stay committed).
+   */
+  async batch(fn: (b: BatchWriter) => Promise<void>, limits?: BatchLimits): Promise<{ indexes: number[]; changes: number }> {
+    if (!this.opts.proposer.isLeader()) throw new StoreError('not-leader', 'this manager is not the leader');
+    const now = this.opts.now();
+    const b = new BatchWriter(
+      {
+        begin: () => this.memory.beginWrite(now),
+        commit: (changes) => this.proposeChanges(changes),
+      },
+      limits,
+    );
+    await fn(b);
+    await b.flush();
+    return { indexes: b.indexes, changes: b.changes };
+  }
+
+  /** Encodes, proposes and waits for the apply of an already checked batch. */
+  private proposeChanges(changes: Change[]): Promise<number> {
+    const seq = ++this.seq;
+    const data = encodeBatch({ origin: this.opts.origin, seq, changes });
+    const limit = this.opts.maxBatchBytes ?? MAX_BATCH_BYTES;
+    if (data.byteLength > limit) {
+      return Promise.reject(new StoreError('too-large', `store batch of ${data.byteLength} bytes is over the ${limit}-byte limit`));
+    }
+    return new Promise<number>((resolve, reject) => {
+      const w: Waiting = { resolve, reject };
+      this.waiting.set(seq, w);
+      this.opts.proposer.propose(data).then(
+        ({ index }) => {
+          if (!this.waiting.has(seq)) return;
+          w.index = index;
+          // Raft committed something else at that index (our entry was overwritten): lost.
+          if (index <= this.memory.appliedIndex) this.fail(seq, lost(index));
+        },
+        (e: unknown) => {
+          this.fail(seq, new StoreError('proposal-failed', `proposal failed: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+        },
+      );
+    });
   }
 
   private fail(seq: number, e: StoreError): void {

@@ -134,15 +134,51 @@ export class WriteTxImpl extends ReadTxImpl implements WriteTx {
     }
   }
 
+  /** undo log for rollbackTo: [table, id, the object before (undefined = first touch)] */
+  private readonly journal: [TableName, string, StoreObject | null | undefined][] = [];
+
   private record(table: TableName, id: string, now: StoreObject | null): void {
     let mine = this.pending.get(table);
     if (!mine) this.pending.set(table, (mine = new Map()));
     const p = mine.get(id);
-    if (p) p.now = now;
-    else {
+    if (p) {
+      this.journal.push([table, id, p.now]);
+      p.now = now;
+    } else {
+      this.journal.push([table, id, undefined]);
       mine.set(id, { base: super.get(table, id), now });
       this.order.push([table, id]);
     }
+  }
+
+  /** A point to roll back to (a savepoint). */
+  mark(): number {
+    return this.journal.length;
+  }
+
+  /** Undoes every change recorded after `mark`. */
+  rollbackTo(mark: number): void {
+    while (this.journal.length > mark) {
+      const [table, id, before] = this.journal.pop()!;
+      const mine = this.pending.get(table)!;
+      if (before === undefined) {
+        mine.delete(id);
+        this.order.pop(); // first touches are appended in journal order, so this is the same entry
+      } else {
+        mine.get(id)!.now = before;
+      }
+    }
+  }
+
+  /** The objects touched after `mark` (for size estimates). */
+  touchedSince(mark: number): StoreObject[] {
+    const out: StoreObject[] = [];
+    for (let i = mark; i < this.journal.length; i++) {
+      const [table, id] = this.journal[i]!;
+      const p = this.pending.get(table)!.get(id)!;
+      if (p.now) out.push(p.now);
+    }
+    return out;
   }
 
   create<T extends TableName>(table: T, obj: Omit<ObjectByTable[T], 'Meta'> & { Meta?: unknown }): ObjectByTable[T] {
