@@ -87,3 +87,23 @@ test('health check: starting → healthy, then unhealthy after Retries failures,
   assert.match(f.mgr.list({}).map((r) => r.Status as string).join(), /unhealthy/);
   await f.mgr.remove(Id, { force: true });
 });
+
+test('a health probe that exceeds its timeout counts as a failure and its process is killed inside the container', async () => {
+  const { Id } = await f.mgr.create({
+    Image: 'busybox',
+    Cmd: ['sleep', '60'],
+    Healthcheck: { Test: ['CMD', 'sleep', '47'], Interval: 100_000_000, Timeout: 200_000_000, Retries: 1 },
+    HostConfig: { NetworkMode: 'none' },
+  });
+  await f.mgr.start(Id);
+  await until(() => state(Id).Health?.Status === 'unhealthy', 'unhealthy by timeout');
+  const last = state(Id).Health!.Log.at(-1) as { ExitCode: number; Output: string };
+  assert.equal(last.ExitCode, -1);
+  assert.match(last.Output, /exceeded timeout/);
+  const { Id: ex } = f.mgr.execCreate(Id, { Cmd: ['sh', '-c', 'ps -o args | grep -c "^sleep 47" || true'] });
+  const h = await f.mgr.execStart(ex);
+  let out = '';
+  for await (const c of h.output) out += c.data.toString();
+  assert.ok(Number(out.trim()) <= 1, `timed-out probes must not pile up, found ${out.trim()} still running`);
+  await f.mgr.remove(Id, { force: true });
+});

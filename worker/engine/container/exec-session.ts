@@ -1,7 +1,7 @@
 /** `docker exec`: a process started in a running container with `<runtime> exec --process`, piped stdio. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
@@ -89,7 +89,8 @@ export class ExecSession {
     await writeFile(file, JSON.stringify(spec));
     const withStdin = this.body.AttachStdin === true;
     // a foreground `runtime exec` with a terminal needs a controlling tty of its own: script(1) provides one
-    const argv = [runtime.path, ...runtime.execArgs(r.id, file)];
+    const pidFile = join(bundleDir, `exec-${this.id.slice(0, 16)}.pid`);
+    const argv = [runtime.path, ...runtime.execArgs(r.id, file, pidFile)];
     const child = tty
       ? spawn('script', ['-qfec', `stty -echo 2>/dev/null; exec ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
       : spawn(argv[0]!, argv.slice(1), { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
@@ -113,7 +114,22 @@ export class ExecSession {
     };
     child.stdout?.on('data', onData('stdout')).on('end', onEnd);
     child.stderr?.on('data', onData('stderr')).on('end', onEnd);
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    // killing the runtime's exec process leaves the exec'd process running in the container: kill that one
+    const killProcess = async (): Promise<void> => {
+      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      child.kill('SIGKILL');
+    };
+    void readPidSoon(pidFile).then((pid) => {
+      if (pid > 0) this.pid = pid;
+    });
+    const timer = opts.timeoutMs ? setTimeout(() => void killProcess(), opts.timeoutMs) : undefined;
     const done = new Promise<number>((resolve) => {
       child.on('error', () => resolve(126));
       child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
@@ -122,6 +138,7 @@ export class ExecSession {
       this.running = false;
       this.exitCode = code;
       await rm(file, { force: true });
+      await rm(pidFile, { force: true });
       return code;
     });
     // the output ends only once the exit code is known: clients inspect the exec right after the stream ends
@@ -137,6 +154,16 @@ export class ExecSession {
     if (withStdin && child.stdin) handle.stdin = child.stdin;
     return handle;
   }
+}
+
+/** The exec'd process's host pid, once the runtime wrote it (0 if it never does). */
+async function readPidSoon(path: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const n = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(n) && n > 0) return n;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return 0;
 }
 
 export function shellQuote(s: string): string {

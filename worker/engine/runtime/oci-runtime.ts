@@ -62,7 +62,7 @@ export class OciRuntime {
   }
 
   /** Arguments of `exec --process <file> <id>` (spawned by the caller with its own stdio). */
-  execArgs(id: string, processFile: string): string[] {
-    return [...this.globalArgs(), 'exec', '--process', processFile, id];
+  execArgs(id: string, processFile: string, pidFile?: string): string[] {
+    return [...this.globalArgs(), 'exec', '--process', processFile, ...(pidFile ? ['--pid-file', pidFile] : []), id];
   }
 }
