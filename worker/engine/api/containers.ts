@@ -1,5 +1,6 @@
 /** Container endpoints (E2's ContainerManager), in Docker's shapes and status codes. */
 import type { FastifyPluginAsync } from 'fastify';
+import { portBindingsFromDocker } from '../network/index.js';
 import { badRequest } from './errors.js';
 import { parseFilters } from './filters.js';
 import type { ContainerPort, EngineApiDeps, LogEntry } from './ports.js';
@@ -61,6 +62,9 @@ export function containerRoutes(deps: EngineApiDeps): FastifyPluginAsync {
       const name = qString(query(req), 'name');
       if (name !== undefined && name !== '' && !NAME_RE.test(name)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
       if (typeof body['Image'] !== 'string' || body['Image'] === '') throw badRequest('Config.Image is required (the image to run)');
+      // checked before anything is created (the network attaches only at start)
+      const hc = body['HostConfig'];
+      if (isRecord(hc)) portBindingsFromDocker(hc['PortBindings']);
       const r = createResult(await containers.create(body, name ? name.replace(/^\//, '') : undefined));
       return reply.status(201).send(r);
     });
