@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import {
   ConfChangeTransition, ConfChangeType, EntryType, RaftRole, seededRandom,
-  type ConfChangeV2, type ConfState, type Entry, type Message, type NodeId, type RaftRole as Role, type Ready,
+  type ConfChangeV2, type ConfState, type Entry, type Message, type NodeId, type RaftRole as Role,
   type Snapshot, type Status, type Storage,
 } from './core/types.js';
 import type { PersistBatch } from './disk-storage.js';
@@ -63,6 +63,8 @@ export interface RaftNodeOptions {
   /** On a broken stream from the leader: forget it and campaign at once (PreVote keeps this safe). Default true. */
   fastFailover?: boolean;
   registry?: Registry;
+  /** Told when the node stops itself after a storage or contract failure. */
+  onFatal?: (e: Error) => void;
   random?: (n: number) => number;
   maxSizePerMsg?: number;
   maxInflightMsgs?: number;
@@ -323,43 +325,69 @@ export class RaftNode {
   private processReady(): void {
     if (this.processing || this.stopped) return;
     this.processing = true;
-    try {
-      while (!this.stopped && this.core.hasReady()) this.handleReady(this.core.ready());
-    } catch (e) {
+    this.readyLoop().then(() => {
+      this.processing = false;
+      if (!this.stopped && this.core.hasReady()) this.schedule();
+    }, (e: unknown) => {
       // Storage or contract failure: the node cannot continue safely.
+      this.processing = false;
       this.fatal = e instanceof Error ? e : new Error(String(e));
       for (const seq of [...this.pending.keys()]) this.failProposal(seq, new RaftStoppedError());
       this.reads.failAll(new RaftStoppedError());
       clearInterval(this.tickTimer);
-      throw this.fatal;
-    } finally {
-      this.processing = false;
+      this.o.onFatal?.(this.fatal);
+    });
+  }
+
+  /**
+   * One Ready at a time. Committed entries are applied (and their proposers answered) before this
+   * Ready's new entries are persisted, as etcd's server does: they are already durable on a quorum.
+   * The loop then yields once so those answers go out and inbound messages are stepped before the
+   * blocking fsync; the leader sent its messages before both, followers send after the fsync.
+   */
+  private async readyLoop(): Promise<void> {
+    while (!this.stopped && this.core.hasReady()) {
+      const rd = this.core.ready();
+      if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.lead);
+      if (rd.hardState !== undefined) {
+        this.term = rd.hardState.term;
+        this.commit = rd.hardState.commit;
+        this.metrics?.term.set(this.term);
+        this.metrics?.commit.set(this.commit);
+      }
+      const leader = this.role === RaftRole.Leader;
+      if (leader) this.o.transport.send(rd.messages);
+      const batch: PersistBatch = { entries: rd.entries, mustSync: rd.mustSync };
+      if (rd.hardState !== undefined) batch.hardState = rd.hardState;
+      let persisted = false;
+      if (rd.snapshot !== undefined) {
+        // A snapshot is persisted before the state machine is replaced by it.
+        batch.snapshot = rd.snapshot;
+        this.persist(batch);
+        persisted = true;
+        if (rd.snapshot.metadata.index > this.applied) this.applySnapshot(rd.snapshot);
+      }
+      for (const e of rd.committedEntries) this.applyEntry(e);
+      for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
+      this.reads.release(this.applied);
+      if (!persisted) {
+        if (rd.committedEntries.length > 0 && (rd.entries.length > 0 || rd.mustSync)) {
+          await new Promise<void>((r) => setImmediate(r));
+          if (this.stopped) return;
+        }
+        this.persist(batch);
+      }
+      if (!leader) this.o.transport.send(rd.messages);
+      this.core.advance();
+      this.reads.release(this.applied);
+      if (this.reads.needsRequest()) this.requestReadIndex();
+      this.maybeSnapshot();
     }
   }
 
-  private handleReady(rd: Ready): void {
-    if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.lead);
-    if (rd.hardState !== undefined) {
-      this.term = rd.hardState.term;
-      this.commit = rd.hardState.commit;
-      this.metrics?.term.set(this.term);
-      this.metrics?.commit.set(this.commit);
-    }
-    const leader = this.role === RaftRole.Leader;
-    if (leader) this.o.transport.send(rd.messages);
-    const batch: PersistBatch = { entries: rd.entries, mustSync: rd.mustSync };
-    if (rd.hardState !== undefined) batch.hardState = rd.hardState;
-    if (rd.snapshot !== undefined) batch.snapshot = rd.snapshot;
+  private persist(batch: PersistBatch): void {
     this.o.storage.saveSync(batch);
-    if (rd.mustSync) { this.syncs++; this.metrics?.fsyncs.inc(); }
-    if (!leader) this.o.transport.send(rd.messages);
-    if (rd.snapshot !== undefined && rd.snapshot.metadata.index > this.applied) this.applySnapshot(rd.snapshot);
-    for (const e of rd.committedEntries) this.applyEntry(e);
-    for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
-    this.core.advance();
-    this.reads.release(this.applied);
-    if (this.reads.needsRequest()) this.requestReadIndex();
-    this.maybeSnapshot();
+    if (batch.mustSync) { this.syncs++; this.metrics?.fsyncs.inc(); }
   }
 
   private onSoftState(role: Role, lead: NodeId): void {

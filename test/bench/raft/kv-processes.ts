@@ -19,7 +19,7 @@ export class KvProcessCluster {
   readonly root: string;
   private logs = new Map<number, string>();
 
-  constructor(readonly size: number, readonly extraArgs: string[] = [], label = 'kv') {
+  constructor(readonly size: number, readonly extraArgs: string[] = [], label = 'kv', readonly nodeArgs: string[] = []) {
     this.root = mkdtempSync(join(tmpdir(), `shoal-${label}-${process.pid}-`));
   }
 
@@ -37,7 +37,7 @@ export class KvProcessCluster {
     const m = this.members[id - 1]!;
     const peers = this.members.map((p) => `${p.id}=127.0.0.1:${p.raftPort}`).join(',');
     const peersHttp = this.members.map((p) => `${p.id}=127.0.0.1:${p.httpPort}`).join(',');
-    const child = spawn(process.execPath, [memberScript(), '--id', String(id), '--data', m.dataDir,
+    const child = spawn(process.execPath, [...this.nodeArgs, memberScript(), '--id', String(id), '--data', m.dataDir,
       '--raft', `127.0.0.1:${m.raftPort}`, '--http', `127.0.0.1:${m.httpPort}`, '--peers', peers, '--peers-http', peersHttp, ...this.extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     m.child = child;
