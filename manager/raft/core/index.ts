@@ -5,6 +5,7 @@ export { MemoryStorage, SnapshotOutOfDateError, StorageRangeError, emptyConfStat
 export { encodeConfChange, decodeConfChange, ConfChangeCodecError, isLeaveJoint, entersJoint } from './conf-change-codec.js';
 export { ConfChangeError } from './confchange.js';
 export { LogInvariantError } from './log.js';
-export { RaftConfigError, ProposalDroppedError } from './raft.js';
+export { ProposalDroppedError } from './raft.js';
+export { RaftConfigError } from './raft-config.js';
 export { newMessage, isResponseMessage } from './message.js';
 export { entrySize, payloadSize } from './limit-size.js';

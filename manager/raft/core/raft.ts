@@ -2,15 +2,17 @@
 // is config.random, output accumulates in msgs / msgsAfterAppend / readStates and the log.
 // Role-specific message handling lives in raft-leader.ts and raft-follower.ts.
 
-import { encodeConfChange, entersJoint, isLeaveJoint } from './conf-change-codec.js';
-import { enterJoint, leaveJoint, restoreConfState, simpleChange, type ConfChangeResult } from './confchange.js';
+import { encodeConfChange } from './conf-change-codec.js';
+import { restoreConfState } from './confchange.js';
 import { Inflights } from './inflights.js';
 import { payloadsSize } from './limit-size.js';
 import { RaftLog } from './log.js';
 import { isCampaignTransfer, newMessage, voteRespType, CAMPAIGN_TRANSFER } from './message.js';
 import { Progress } from './progress.js';
-import { bcastAppend, maybeSendAppend, stepLeader } from './raft-leader.js';
+import { stepLeader } from './raft-leader.js';
+import { applyConfChange, restoreSnapshot, switchToConfig } from './raft-membership.js';
 import { stepCandidate, stepFollower } from './raft-follower.js';
+import { RaftConfigError, validateConfig } from './raft-config.js';
 import { ReadOnly } from './read-only.js';
 import { ProgressTracker, type ProgressMap, type TrackerConfig } from './tracker.js';
 import {
@@ -18,10 +20,6 @@ import {
   type ConfChangeV2, type ConfState, type Entry, type HardState, type Message, type NodeId, type RaftConfig,
   type ReadState, type Snapshot, type SoftState,
 } from './types.js';
-
-export class RaftConfigError extends Error {
-  constructor(message: string) { super(`raft config: ${message}`); this.name = 'RaftConfigError'; }
-}
 
 /** Why a proposal (or other request) was not accepted. */
 export class ProposalDroppedError extends Error {
@@ -420,72 +418,19 @@ export class Raft {
     this.appliedTo(index, 0);
   }
 
-  // --- snapshots and membership --------------------------------------------------------------
+  // --- snapshots and membership (raft-membership.ts) ------------------------------------------
 
   /** Installs a snapshot from the leader; false when it is stale or already covered. */
   restore(s: Snapshot): boolean {
-    const bootstrap = s.metadata.index === 0 && this.raftLog.lastIndex() === 0 && !this.trk.progress.has(this.id);
-    if (s.metadata.index <= this.raftLog.committed && !bootstrap) return false;
-    if (this.state !== RaftRole.Follower) {
-      // Defense in depth: never restore a snapshot as a leader or candidate.
-      this.becomeFollower(this.term + 1, NONE);
-      return false;
-    }
-    const cs = s.metadata.confState;
-    // The bootstrap membership need not contain a joining node: the log adds it later.
-    if (!bootstrap && !cs.voters.includes(this.id) && !cs.learners.includes(this.id) && !cs.votersOutgoing.includes(this.id)) {
-      this.log(`attempted to restore snapshot but it is not in the ConfState ${JSON.stringify(cs)}; should never happen`);
-      return false;
-    }
-    if (!bootstrap && this.raftLog.matchTerm(s.metadata.index, s.metadata.term)) {
-      // We already have the entry: fast-forward commit only.
-      this.raftLog.commitTo(s.metadata.index);
-      return false;
-    }
-    this.raftLog.restore(s);
-    this.trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
-    const r = restoreConfState(cs, this.raftLog.lastIndex(), this.trk.maxInflight, this.trk.maxInflightBytes);
-    this.switchToConfig(r.config, r.progress);
-    this.log(`restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
-    return true;
+    return restoreSnapshot(this, s);
   }
 
   applyConfChange(cc: ConfChangeV2): ConfState {
-    const ctx = {
-      config: this.trk.config, progress: this.trk.progress, lastIndex: this.raftLog.lastIndex(),
-      maxInflight: this.trk.maxInflight, maxInflightBytes: this.trk.maxInflightBytes,
-    };
-    let r: ConfChangeResult;
-    if (isLeaveJoint(cc)) r = leaveJoint(ctx);
-    else {
-      const j = entersJoint(cc);
-      r = j.joint ? enterJoint(ctx, j.autoLeave, cc.changes) : simpleChange(ctx, cc.changes);
-    }
-    return this.switchToConfig(r.config, r.progress);
+    return applyConfChange(this, cc);
   }
 
   switchToConfig(cfg: TrackerConfig, prs: ProgressMap): ConfState {
-    this.trk.config = cfg;
-    this.trk.progress = prs;
-    const cs = this.trk.confState();
-    const pr = prs.get(this.id);
-    this.isLearner = pr !== undefined && pr.isLearner;
-    if ((pr === undefined || this.isLearner) && this.state === RaftRole.Leader) {
-      // Removed or demoted leader: keeps leading (dropping proposals) unless asked to step down.
-      if (this.stepDownOnRemoval) this.becomeFollower(this.term, NONE);
-      return cs;
-    }
-    if (this.state !== RaftRole.Leader || cs.voters.length === 0) return cs;
-    if (this.maybeCommit()) {
-      bcastAppend(this);
-    } else {
-      // Probe newly added replicas right away.
-      this.trk.visit((id) => {
-        if (id !== this.id) maybeSendAppend(this, id, false);
-      });
-    }
-    if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
-    return cs;
+    return switchToConfig(this, cfg, prs);
   }
 
   /** Encodes a conf change as a proposal message (used by RawNode). */
@@ -495,18 +440,4 @@ export class Raft {
       entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }],
     });
   }
-}
-
-function validateConfig(c: RaftConfig): void {
-  if (!Number.isSafeInteger(c.id) || c.id <= 0) throw new RaftConfigError('cannot use none as id');
-  if (!(c.heartbeatTick > 0)) throw new RaftConfigError('heartbeat tick must be greater than 0');
-  if (!(c.electionTick > c.heartbeatTick)) throw new RaftConfigError('election tick must be greater than heartbeat tick');
-  if (c.maxInflightMsgs !== undefined && !(c.maxInflightMsgs > 0)) throw new RaftConfigError('max inflight messages must be greater than 0');
-  if (c.maxInflightBytes && c.maxSizePerMsg !== undefined && c.maxInflightBytes < c.maxSizePerMsg) {
-    throw new RaftConfigError('max inflight bytes must be >= max message size');
-  }
-  if (c.readOnlyOption === 'lease-based' && !c.checkQuorum) {
-    throw new RaftConfigError('CheckQuorum must be enabled when ReadOnlyOption is lease-based');
-  }
-  if (typeof c.random !== 'function') throw new RaftConfigError('random is required');
 }
