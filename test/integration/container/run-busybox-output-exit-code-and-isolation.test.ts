@@ -48,3 +48,28 @@ test('isolation: PID 1 is the container process, own hostname, own mount table, 
   assert.ok(env.includes('HOSTNAME=box1'));
   await f.mgr.remove(r.id);
 });
+
+test('the container sees Docker\'s /dev, a read-only /sys, masked /proc paths, and its own /etc/hosts and resolv.conf', async () => {
+  const r = await runToExit(f.mgr, {
+    Image: 'busybox',
+    Cmd: ['sh', '-c', [
+      'for d in null zero full random urandom tty pts shm mqueue; do [ -e /dev/$d ] && printf "%s " $d; done; echo',
+      'touch /sys/x 2>/dev/null && echo sys-rw || echo sys-ro',
+      'wc -c < /proc/timer_list; ls /sys/firmware | wc -l',
+      'grep -c localhost /etc/hosts',
+      'head -c 4 /dev/urandom | wc -c',
+    ].join('; ')],
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.trim()), ['null zero full random urandom tty pts shm mqueue', 'sys-ro', '0', '0', '2', '4']);
+  await f.mgr.remove(r.id);
+});
+
+test('User by name or uid:gid, WorkingDir created when missing', async () => {
+  const byName = await runToExit(f.mgr, { Image: 'busybox', User: 'app', WorkingDir: '/work/dir', Cmd: ['sh', '-c', 'id -u; id -g; pwd'] });
+  assert.equal(byName.stdout, '1000\n1000\n/work/dir\n');
+  const byIds = await runToExit(f.mgr, { Image: 'busybox', User: '1234:5678', Cmd: ['sh', '-c', 'id -u; id -g'] });
+  assert.equal(byIds.stdout, '1234\n5678\n');
+  await f.mgr.remove(byName.id);
+  await f.mgr.remove(byIds.id);
+});
