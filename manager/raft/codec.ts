@@ -197,8 +197,58 @@ function snapshotFrom(v: unknown): Snapshot {
 
 // ---- public API ----
 
+// Entry is the hot path (every WAL record, every MsgApp entry), so it is encoded by hand, with the
+// same bytes protobuf's canonical encoding gives: fields in number order, zero values omitted.
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 128) { n = Math.floor(n / 128); len++; }
+  return len;
+}
+
+function writeVarint(buf: Uint8Array, off: number, n: number): number {
+  while (n >= 128) {
+    buf[off++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  buf[off++] = n;
+  return off;
+}
+
+function checkU64(n: number, field: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new CodecError('Entry', `cannot encode ${field} ${n}: not a uint53`);
+}
+
+/** The encoded size of `e` (see writeEntry). */
+export function entryEncodedLength(e: Entry): number {
+  checkU64(e.term, 'term');
+  checkU64(e.index, 'index');
+  let n = 0;
+  if (e.term !== 0) n += 1 + varintLength(e.term);
+  if (e.index !== 0) n += 1 + varintLength(e.index);
+  if (e.type !== 0) n += 1 + varintLength(e.type);
+  if (e.data.length !== 0) n += 1 + varintLength(e.data.length) + e.data.length;
+  return n;
+}
+
+/** Writes the protobuf encoding of `e` at `off` in `buf` (room for entryEncodedLength(e) bytes); returns the end offset. */
+export function writeEntry(buf: Uint8Array, off: number, e: Entry): number {
+  if (e.term !== 0) { buf[off++] = 0x08; off = writeVarint(buf, off, e.term); }
+  if (e.index !== 0) { buf[off++] = 0x10; off = writeVarint(buf, off, e.index); }
+  if (e.type !== 0) { buf[off++] = 0x18; off = writeVarint(buf, off, e.type); }
+  if (e.data.length !== 0) {
+    buf[off++] = 0x22;
+    off = writeVarint(buf, off, e.data.length);
+    buf.set(e.data, off);
+    off += e.data.length;
+  }
+  return off;
+}
+
 export function encodeEntry(e: Entry): Uint8Array {
-  return t().entry.encode(e).finish();
+  const out = new Uint8Array(entryEncodedLength(e));
+  writeEntry(out, 0, e);
+  return out;
 }
 
 export function decodeEntry(b: Uint8Array): Entry {

@@ -59,40 +59,49 @@ export class FrameBuffer {
 
   /** Appends one framed record whose stored CRC is `crc` (a Crc record: the running value itself). */
   push(type: RecordType, crc: number, data: Uint8Array): void {
-    this.put(type, data).writeUInt32LE(crc >>> 0, this.length - this.lastPadded);
+    const at = this.frame(type, data.length);
+    this.buf.set(data, at + BODY_HEADER_BYTES);
+    this.buf.writeUInt32LE(crc >>> 0, at);
   }
 
   /** Appends one framed record whose CRC rolls `prev` over its type and data; returns the new CRC. */
   pushRolling(type: RecordType, prev: number, data: Uint8Array): number {
-    const b = this.put(type, data);
-    const at = this.length - this.lastPadded;
-    const crc = crc32(b.subarray(at + 4, at + BODY_HEADER_BYTES + data.length), prev);
-    b.writeUInt32LE(crc, at);
+    const at = this.frame(type, data.length);
+    this.buf.set(data, at + BODY_HEADER_BYTES);
+    return this.sealRolling(at, data.length, prev);
+  }
+
+  /**
+   * As pushRolling, but `write` encodes the `dataLen` bytes of data straight into the buffer at the
+   * offset it is given (no intermediate array per record).
+   */
+  pushRollingWith(type: RecordType, prev: number, dataLen: number, write: (buf: Uint8Array, off: number) => void): number {
+    const at = this.frame(type, dataLen);
+    write(this.buf, at + BODY_HEADER_BYTES);
+    return this.sealRolling(at, dataLen, prev);
+  }
+
+  private sealRolling(at: number, dataLen: number, prev: number): number {
+    const crc = crc32(this.buf.subarray(at + 4, at + BODY_HEADER_BYTES + dataLen), prev);
+    this.buf.writeUInt32LE(crc, at);
     return crc;
   }
 
-  private lastPadded = 0;
-
-  /** Frames type and data with a zero CRC field; returns the buffer (the body starts at length - lastPadded). */
-  private put(type: RecordType, data: Uint8Array): Buffer {
-    const { body, pad } = paddedBodyBytes(data.length);
+  /** Frames a record of `dataLen` bytes (length field, type, zero padding); returns the body's offset. */
+  private frame(type: RecordType, dataLen: number): number {
+    const { body, pad } = paddedBodyBytes(dataLen);
     this.reserve(FRAME_HEADER_BYTES + body + pad);
     const b = this.buf;
-    let o = this.length;
+    const o = this.length;
     b.writeUInt32LE(body, o);
     b.writeUInt16LE(Math.floor(body / 0x100000000) & 0xffff, o + 4);
     b[o + 6] = 0;
     b[o + 7] = pad > 0 ? 0x80 | pad : 0;
-    o += FRAME_HEADER_BYTES;
-    b.writeUInt32LE(0, o);
-    b[o + 4] = type;
-    b.set(data, o + BODY_HEADER_BYTES);
-    const bodyStart = o;
-    o += body;
-    b.fill(0, o, o + pad);
-    this.length = o + pad;
-    this.lastPadded = this.length - bodyStart;
-    return b;
+    const at = o + FRAME_HEADER_BYTES;
+    b[at + 4] = type;
+    b.fill(0, at + body, at + body + pad);
+    this.length = at + body + pad;
+    return at;
   }
 }
 

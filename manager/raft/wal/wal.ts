@@ -13,7 +13,7 @@ import {
   renameSync, rmSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { encodeEntry, encodeHardState, encodeWalSnapshot, type WalSnapshot } from '../codec.js';
+import { encodeHardState, encodeWalSnapshot, entryEncodedLength, writeEntry, type WalSnapshot } from '../codec.js';
 import type { Entry, HardState } from '../core/types.js';
 import { EMPTY_HARD_STATE } from '../core/types.js';
 import { WalError } from './errors.js';
@@ -166,7 +166,9 @@ export class Wal {
     this.check();
     if (hs === undefined && entries.length === 0) return;
     this.fb.reset();
-    for (const e of entries) this.frame(RecordType.Entry, encodeEntry(e));
+    for (const e of entries) {
+      this.crc = this.fb.pushRollingWith(RecordType.Entry, this.crc, entryEncodedLength(e), (b, o) => { writeEntry(b, o, e); });
+    }
     if (hs !== undefined) this.frame(RecordType.State, encodeHardState(hs));
     this.writeBuffered();
     if (entries.length > 0) this.last = entries[entries.length - 1]!.index;

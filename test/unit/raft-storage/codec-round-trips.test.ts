@@ -2,9 +2,10 @@
 // values the core cannot represent (unknown enums, uint64 above 2^53-1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import {
-  CodecError, decodeConfChangeV2, decodeEntry, decodeHardState, decodeMessage, decodeSnapshot, decodeWalSnapshot,
+  CodecError, findProtoDir, decodeConfChangeV2, decodeEntry, decodeHardState, decodeMessage, decodeSnapshot, decodeWalSnapshot,
   encodeConfChangeV2, encodeEntry, encodeHardState, encodeMessage, encodeSnapshot, encodeWalSnapshot,
 } from '../../../manager/raft/codec.js';
 import type { ConfState, Entry, Message, Snapshot } from '../../../manager/raft/core/types.js';
@@ -100,4 +101,21 @@ test('garbage bytes are a CodecError, not a crash', () => {
 
 test('a snapshot without metadata is refused', () => {
   assert.throws(() => decodeSnapshot(raw((w) => w.uint32((1 << 3) | 2).bytes(new Uint8Array([1])))), /metadata missing/);
+});
+
+test('the hand-written entry encoder gives exactly the bytes of protobufjs for the same schema', () => {
+  const E = protobuf.loadSync(join(findProtoDir(), 'raft.proto')).lookupType('shoal.raft.Entry');
+  const r = seededRandom(7);
+  const num = (): number => [0, 1, 127, 128, 16383, 16384, 2 ** 31, 2 ** 32 + 5, MAX][r(9)]! + (r(2) === 0 ? 0 : -0);
+  for (let i = 0; i < 500; i++) {
+    const e: Entry = { term: num(), index: num(), type: r(2) as 0 | 1, data: Uint8Array.from({ length: r(3) === 0 ? 0 : r(300) }, () => r(256)) };
+    assert.deepEqual(Buffer.from(encodeEntry(e)), Buffer.from(E.encode(e).finish()), `entry #${i}`);
+    assert.deepEqual(decodeEntry(encodeEntry(e)), e);
+  }
+});
+
+test('encoding an entry whose index is negative, fractional or above 2^53-1 is refused', () => {
+  for (const index of [-1, 1.5, 2 ** 53]) {
+    assert.throws(() => encodeEntry({ term: 1, index, type: 0, data: new Uint8Array(0) }), CodecError);
+  }
 });
