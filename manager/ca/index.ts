@@ -18,3 +18,4 @@ export {
   type TlsIdentity, type ChannelCheck, type CallerPolicy, serverCredentials, channelCredentials, channelOptions, peerIdentity, authorizeCaller,
 } from './tls-credentials.js';
 export { bootstrapClusterSecurity, type ClusterSecurity } from './cluster-security.js';
+export { CertificateSource, rotatingServerCredentials, bootstrapChannelCredentials } from './tls-rotation.js';
