@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { removeSnapshot } from '../snapshot/overlay-snapshot.js';
+import type { Readable } from 'node:stream';
+import { mountSnapshot, removeSnapshot, snapshotPaths } from '../snapshot/overlay-snapshot.js';
+import { exportRootfs, getArchive, putArchive, statPath, type PathStat } from './container-archive.js';
 import { join } from 'node:path';
 import { processAlive, readExitFile } from '../runtime/conmon.js';
 import type { RuntimeName, OciRuntime } from '../runtime/oci-runtime.js';
@@ -402,6 +404,33 @@ export class ContainerManager {
   execStart(execId: string, o: { detach?: boolean; tty?: boolean } = {}): Promise<ExecHandle> { return this.io.execStart(execId, o); }
   execInspect(execId: string): ExecInspect { return this.io.execInspect(execId); }
   stats(idOrName: string): Promise<DockerStats> { return this.io.stats(idOrName); }
+  /** docker cp out / in, docker export (the rootfs is mounted from create until remove). */
+  async getArchive(idOrName: string, path: string): Promise<{ stat: PathStat; stream: Readable }> { return getArchive(await this.rootfsOf(idOrName), path); }
+  async statPath(idOrName: string, path: string): Promise<PathStat> { return statPath(await this.rootfsOf(idOrName), path); }
+  async putArchive(idOrName: string, path: string, tar: Readable): Promise<void> { return putArchive(await this.rootfsOf(idOrName), path, tar); }
+  async export(idOrName: string): Promise<Readable> { return exportRootfs(await this.rootfsOf(idOrName)); }
+  private async rootfsOf(idOrName: string): Promise<string> {
+    const dir = this.store.dir(this.store.get(idOrName).id);
+    await mountSnapshot(dir); // after a host reboot an exited container's overlay is not mounted
+    return snapshotPaths(dir).rootfs;
+  }
+
+  /** Renames a container (409 when the name is taken). */
+  async rename(idOrName: string, newName: string): Promise<void> {
+    const r = this.store.get(idOrName);
+    const name = validateName(newName);
+    if (name === r.name) return;
+    this.store.reserveName(name);
+    try {
+      const old = r.name;
+      r.name = name;
+      await this.store.save(r);
+      this.event('rename', r, { oldName: `/${old}` });
+    } finally {
+      this.store.releaseName(name);
+    }
+  }
+
   /** Resizes a Tty container's terminal (conmon's ctl FIFO); a no-op for others, as in Docker. */
   resize(idOrName: string, h: number, w: number): Promise<void> { return this.io.resize(idOrName, h, w); }
 
