@@ -5,7 +5,7 @@ export type { IndexName } from './table.js';
 export type { ReadTx, WriteTx, Selector } from './transaction.js';
 export { MemoryStore, type ApplyResult, type Prepared } from './memory-store.js';
 export { ReplicatedStore, type Proposer, type ReplicatedStoreOptions, type UpdateResult, type AppliedEntry } from './replicated-store.js';
-export { createStandaloneStore } from './standalone-store.js';
+export { createStandaloneStore, createMemoryStore } from './standalone-store.js';
 export { Watcher, type StoreEvent, type ChangeEvent, type CommitEvent, type WatchOptions } from './watch.js';
 export { encodeBatch, decodeBatch, MAX_BATCH_BYTES, type Batch } from './batch-codec.js';
 export { canonicalJson } from './canonical-json.js';

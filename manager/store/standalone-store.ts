@@ -3,7 +3,8 @@
  * index, through the same applyCommitted path Raft would use. For a single manager before the Raft
  * driver is wired in, and for tests of components that only need a store.
  */
-import { ReplicatedStore } from './replicated-store.js';
+import { randomUUID } from 'node:crypto';
+import { type Proposer, ReplicatedStore } from './replicated-store.js';
 
 export function createStandaloneStore(opts: { now: () => string; origin?: string }): ReplicatedStore {
   let store: ReplicatedStore | undefined;
@@ -18,4 +19,14 @@ export function createStandaloneStore(opts: { now: () => string; origin?: string
   };
   store = new ReplicatedStore({ proposer, origin: opts.origin ?? 'standalone', now: opts.now });
   return store;
+}
+
+/**
+ * DESIGN.md's `createMemoryStore(proposer?)`: replicated through `proposer` when given (the Raft
+ * driver then calls applyCommitted), standalone otherwise. `origin` must be unique among the stores
+ * sharing one log (a random UUID by default).
+ */
+export function createMemoryStore(opts: { proposer?: Proposer; now: () => string; origin?: string }): ReplicatedStore {
+  if (!opts.proposer) return createStandaloneStore(opts);
+  return new ReplicatedStore({ proposer: opts.proposer, now: opts.now, origin: opts.origin ?? randomUUID() });
 }

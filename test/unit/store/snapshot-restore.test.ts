@@ -82,3 +82,18 @@ test('restore closes open watchers with an error so they read again', async () =
   s.restore(populated().snapshot());
   await assert.rejects(w.next(), (e) => e instanceof StoreError && e.code === 'closed' && /snapshot/.test(e.message));
 });
+
+test('a write whose entry a restored snapshot covers is told its outcome is unknown', async () => {
+  let resolveIt: (r: { index: number }) => void = () => {};
+  const s = new ReplicatedStore({
+    proposer: { isLeader: () => true, propose: () => new Promise((r) => (resolveIt = r)) },
+    origin: 'x',
+    now: () => T0,
+  });
+  const p = s.update((tx) => tx.create('services', service('s1', 'web')));
+  const verdict = assert.rejects(p, (e) => e instanceof StoreError && e.code === 'outcome-unknown');
+  resolveIt({ index: 2 });
+  await new Promise((r) => setImmediate(r));
+  s.restore(populated().snapshot()); // a snapshot at index 2 arrives instead of the entries
+  await verdict;
+});
