@@ -123,3 +123,16 @@ test('the uncommitted-size limit drops proposals beyond it and frees room as ent
   assert.equal(rn.uncommittedSize(), 0);
   assert.equal(rn.propose(new Uint8Array(8)).ok, true);
 });
+
+test('flow control: maxInflightBytes caps the bytes in flight to a replicating follower', () => {
+  const net = new Network([1, 2], { maxInflightMsgs: 100, maxInflightBytes: 300, maxSizePerMsg: 100 });
+  net.campaign(1);
+  net.ignore(MessageType.AppResp);
+  for (let i = 0; i < 10; i++) net.node(1).rn.propose(new Uint8Array(100));
+  net.stabilize();
+  const pr = net.node(1).rn.status().progress?.get(2);
+  assert.equal(pr?.inflight, 3, '3 × 100 bytes fill the 300-byte window');
+  net.recover();
+  net.tick(1, [1]);
+  assert.equal(net.node(2).applied.length, 10);
+});

@@ -56,3 +56,15 @@ test('a follower forwards transferLeader to the leader', () => {
   net.stabilize();
   assert.equal(net.role(3), RaftRole.Leader);
 });
+
+test('removing the transferee aborts a pending transfer', () => {
+  const net = new Network([1, 2, 3]);
+  net.campaign(1);
+  net.ignore(MessageType.TimeoutNow);
+  net.node(1).rn.transferLeader(3);
+  net.stabilize();
+  assert.equal(net.node(1).rn.status().leadTransferee, 3);
+  // The proposal is dropped during the transfer, so apply the removal as if it had committed.
+  net.node(1).rn.applyConfChange({ transition: 0, changes: [{ type: 1, nodeId: 3 }], context: new Uint8Array(0) });
+  assert.equal(net.node(1).rn.status().leadTransferee, 0);
+});
