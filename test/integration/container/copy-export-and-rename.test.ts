@@ -57,3 +57,18 @@ test('rename changes the name and frees the old one; taken names are 409', async
   const c = await f.mgr.create({ Image: 'busybox', Cmd: ['true'] }, `ra${process.pid}`);
   for (const id of [a.Id, b.Id, c.Id]) await f.mgr.remove(id);
 });
+
+test('top lists the container\'s processes with Docker\'s titles', async () => {
+  const { Id } = await f.mgr.create({ Image: 'busybox', Cmd: ['sh', '-c', 'sleep 31 & sleep 32; echo'], HostConfig: { NetworkMode: 'none' } });
+  await f.mgr.start(Id);
+  let cmds: string[] = [];
+  for (let i = 0; i < 50 && cmds.length < 3; i++) {
+    cmds = (await f.mgr.top(Id)).Processes.map((p) => p[7]!);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const t = await f.mgr.top(Id);
+  assert.deepEqual(t.Titles, ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
+  assert.deepEqual(t.Processes.map((p) => p[7]).sort(), ['sh -c sleep 31 & sleep 32; echo', 'sleep 31', 'sleep 32']);
+  assert.equal(t.Processes[0]![0], 'root');
+  await f.mgr.remove(Id, { force: true });
+});

@@ -6,6 +6,8 @@ import type { Writable } from 'node:stream';
 import { stdinWriter } from './attach-stdin.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { snapshotPaths } from '../snapshot/overlay-snapshot.js';
+import { readCgroupFile } from '../runtime/cgroups.js';
+import { run } from '../runtime/exec-file.js';
 import { sampleStats, type DockerStats } from './container-stats.js';
 import { cgroupPath, logPathOf, type RunnerContext } from './container-runner.js';
 import type { ContainerStore } from './container-store.js';
@@ -138,6 +140,22 @@ export class ContainerIo {
     } finally {
       await fh.close();
     }
+  }
+
+  /** GET /containers/{id}/top: the container's processes (from its pids cgroup) as the host's ps sees them. */
+  async top(idOrName: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const r = this.store.get(idOrName);
+    if (r.state.status !== 'running' && r.state.status !== 'paused') throw conflict(`Container ${r.id} is not running`);
+    const procs = (await readCgroupFile('pids', cgroupPath(this.ctx.prefix, r.id), 'cgroup.procs')) ?? '';
+    const pids = procs.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l));
+    const Titles = ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'];
+    if (pids.length === 0) return { Titles, Processes: [] };
+    const out = await run('ps', ['-o', 'user:32,pid,ppid,c,stime,tty,time,args', '--no-headers', '-p', pids.join(',')], { timeoutMs: 10_000 });
+    const Processes = out.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => {
+      const f = l.trim().split(/\s+/);
+      return [...f.slice(0, 7), f.slice(7).join(' ')];
+    });
+    return { Titles, Processes };
   }
 
   /** One stats sample (precpu from the previous call). */

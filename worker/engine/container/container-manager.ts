@@ -404,6 +404,7 @@ export class ContainerManager {
   execStart(execId: string, o: { detach?: boolean; tty?: boolean } = {}): Promise<ExecHandle> { return this.io.execStart(execId, o); }
   execInspect(execId: string): ExecInspect { return this.io.execInspect(execId); }
   stats(idOrName: string): Promise<DockerStats> { return this.io.stats(idOrName); }
+  top(idOrName: string): Promise<{ Titles: string[]; Processes: string[][] }> { return this.io.top(idOrName); }
   /** docker cp out / in, docker export (the rootfs is mounted from create until remove). */
   async getArchive(idOrName: string, path: string): Promise<{ stat: PathStat; stream: Readable }> { return getArchive(await this.rootfsOf(idOrName), path); }
   async statPath(idOrName: string, path: string): Promise<PathStat> { return statPath(await this.rootfsOf(idOrName), path); }
