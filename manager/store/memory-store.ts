@@ -47,8 +47,9 @@ export class MemoryStore {
     return this.applied;
   }
 
+  /** Runs a synchronous read; a function returning a promise is refused (later reads would not be consistent). */
   view<R>(fn: (tx: ReadTx) => R): R {
-    return fn(readTx(this.tables));
+    return syncOnly(fn(readTx(this.tables)), 'view');
   }
 
   /**
@@ -58,7 +59,7 @@ export class MemoryStore {
    */
   prepare<R>(fn: (tx: WriteTx) => R, now: string): Prepared<R> {
     const tx = new WriteTxImpl(this.tables, now);
-    const result = fn(tx);
+    const result = syncOnly(fn(tx), 'update');
     return { result, changes: tx.changes() };
   }
 
@@ -251,3 +252,10 @@ export class MemoryStore {
 }
 
 export type { ObjectByTable };
+
+function syncOnly<R>(r: R, what: string): R {
+  if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+    throw new StoreError('invalid', `${what} functions must be synchronous (this one returned a promise)`);
+  }
+  return r;
+}

@@ -53,6 +53,11 @@ export interface Cluster {
   JoinTokens: { Worker: string; Manager: string };
   /** PEM of the cluster root CA certificate */
   RootCACert: string;
+  /**
+   * PEM of the root CA's private key, replicated so that whichever manager leads can sign (as
+   * SwarmKit's Cluster.RootCA.CAKey). Never rendered by the API.
+   */
+  RootCAKey?: string;
   /** sha256 (hex) of the root CA certificate's DER */
   RootCADigest: string;
   /** node IDs whose certificates are refused until they expire (removed nodes) */

@@ -93,3 +93,10 @@ test('a batch applies all or nothing: one failing change rejects the whole batch
   assert.equal(s.view((r) => r.get('tasks', 't1')), undefined);
   assert.equal(s.appliedIndex, 10, 'a refused batch still consumes its index');
 });
+
+test('view and update functions must be synchronous: one returning a promise is refused', () => {
+  const s = new MemoryStore();
+  assert.throws(() => s.view(async () => 1), (e) => e instanceof Error && /synchronous/.test(e.message));
+  assert.throws(() => s.update(async (tx) => void tx.create('services', service('s1', 'web')), T0), /synchronous/);
+  assert.equal(s.view((r) => r.count('services')), 0);
+});
