@@ -34,6 +34,8 @@ export interface NetworkOptions {
   seed?: number;
   /** Broken driver for tests: skip persisting entries and hard state (the checker must catch it). */
   skipPersist?: boolean;
+  /** Driver that sends a Ready's messages before persisting it (etcd's leader optimisation, for everyone). */
+  sendBeforePersist?: boolean;
 }
 
 const dec = new TextDecoder();
@@ -97,6 +99,7 @@ export class Network {
     if (!n.rn.hasReady()) return [];
     const rd = n.rn.ready();
     n.readies.push(rd);
+    if (this.netOpts.sendBeforePersist) for (const m of rd.messages) this.checkDurable(n, m);
     // 1. persist
     if (!this.netOpts.skipPersist) {
       if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);

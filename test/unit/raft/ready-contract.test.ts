@@ -87,6 +87,17 @@ test('a driver that acks before persisting is caught by the durability checker (
   assert.deepEqual(ok.appliedData(3), ['fine']);
 });
 
+test('even a driver that sends each Ready before persisting it never acks unpersisted entries or votes', () => {
+  const net = new Network([1, 2, 3], {}, { sendBeforePersist: true });
+  net.campaign(1);
+  for (const d of ['a', 'b']) net.propose(1, d);
+  net.isolate(1);
+  net.campaign(2);
+  net.recover();
+  net.propose(2, 'c');
+  assert.deepEqual(net.appliedData(3), ['a', 'b', 'c']);
+});
+
 test('restart from hard state and entries: term, vote, commit and log come back; committed entries are re-applied after `applied`', () => {
   const net = new Network([1]);
   net.campaign(1);
