@@ -1,5 +1,7 @@
-// Loads the core's RawNode class at run time. Indirect (like disk-storage.ts does for MemoryStorage)
-// so the driver builds on its own; RaftNode only needs the RaftCore shape below.
+// The core as the driver sees it: the RaftCore shape (the part of RawNode it uses) and the
+// conf-change decoder, bundled so tests can substitute either.
+import { decodeConfChange } from './core/conf-change-codec.js';
+import { RawNode } from './core/raw-node.js';
 import type { ConfChangeV2, ConfState, Message, NodeId, ProposeResult, RaftConfig, Ready, Status } from './core/types.js';
 
 /** The part of the core's RawNode that the driver uses. */
@@ -23,26 +25,18 @@ export interface RaftCore {
 
 export type CoreFactory = (config: RaftConfig) => RaftCore;
 
-export class CoreLoadError extends Error {
-  constructor(message: string) { super(message); this.name = 'CoreLoadError'; }
-}
-
 export interface CoreModule {
   createCore: CoreFactory;
   /** Decodes conf-change entry data (the core's own encoding). */
   decodeConfChange(b: Uint8Array): ConfChangeV2;
 }
 
-async function member(spec: string, name: string): Promise<unknown> {
-  const mod: unknown = await import(spec);
-  const v = typeof mod === 'object' && mod !== null ? (mod as Record<string, unknown>)[name] : undefined;
-  if (typeof v !== 'function') throw new CoreLoadError(`manager/raft/core/${spec.slice(7)} does not export ${name}`);
-  return v;
+/** The real core: RawNode and its conf-change decoder. */
+export function coreModule(): CoreModule {
+  return { createCore: (c) => new RawNode(c), decodeConfChange };
 }
 
-/** Resolves the core's RawNode constructor and conf-change decoder. */
+/** As coreModule(); kept async for callers written when the core was loaded at run time. */
 export async function loadCore(): Promise<CoreModule> {
-  const Ctor = (await member('./core/raw-node.js', 'RawNode')) as new (c: RaftConfig) => RaftCore;
-  const decode = (await member('./core/conf-change-codec.js', 'decodeConfChange')) as (b: Uint8Array) => ConfChangeV2;
-  return { createCore: (c) => new Ctor(c), decodeConfChange: decode };
+  return coreModule();
 }

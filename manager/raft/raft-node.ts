@@ -36,7 +36,8 @@ export interface RaftStorage {
   readonly storage: Storage;
   isNew(): boolean;
   bootstrap(voters: NodeId[], learners?: NodeId[]): void;
-  saveSync(batch: PersistBatch): void;
+  /** Persists one Ready (fdatasync when batch.mustSync); the loop awaits it, so it may sync off-thread. */
+  save(batch: PersistBatch): Promise<void>;
   createSnapshot(index: number, cs: ConfState | undefined, data: Uint8Array): Snapshot;
   compact(keepFrom: number): void;
   close(): void;
@@ -363,7 +364,8 @@ export class RaftNode {
       if (rd.snapshot !== undefined) {
         // A snapshot is persisted before the state machine is replaced by it.
         batch.snapshot = rd.snapshot;
-        this.persist(batch);
+        await this.persist(batch);
+        if (this.stopped) return;
         persisted = true;
         if (rd.snapshot.metadata.index > this.applied) this.applySnapshot(rd.snapshot);
       }
@@ -375,7 +377,8 @@ export class RaftNode {
           await new Promise<void>((r) => setImmediate(r));
           if (this.stopped) return;
         }
-        this.persist(batch);
+        await this.persist(batch);
+        if (this.stopped) return;
       }
       if (!leader) this.o.transport.send(rd.messages);
       this.core.advance();
@@ -385,8 +388,8 @@ export class RaftNode {
     }
   }
 
-  private persist(batch: PersistBatch): void {
-    this.o.storage.saveSync(batch);
+  private async persist(batch: PersistBatch): Promise<void> {
+    await this.o.storage.save(batch);
     if (batch.mustSync) { this.syncs++; this.metrics?.fsyncs.inc(); }
   }
 

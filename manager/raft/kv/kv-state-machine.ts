@@ -85,22 +85,39 @@ export class KvStateMachine implements StateMachine {
   get size(): number { return this.items.size; }
   get appliedIndex(): number { return this.lastIndex; }
 
+  /** Binary: magic "KV1", lastIndex f64, count u32, then per item keyLen u32 key valueLen u32 value revision f64. */
   snapshot(): Uint8Array {
-    const rows = [...this.items].map(([key, it]) => [Buffer.from(key, 'latin1').toString('base64'), Buffer.from(it.value).toString('base64'), it.revision]);
-    return new TextEncoder().encode(JSON.stringify({ lastIndex: this.lastIndex, rows }));
+    let size = 3 + 8 + 4;
+    for (const [key, it] of this.items) size += 4 + key.length + 4 + it.value.length + 8;
+    const out = Buffer.allocUnsafe(size);
+    let o = out.write('KV1', 0, 'latin1');
+    out.writeDoubleBE(this.lastIndex, o); o += 8;
+    out.writeUInt32BE(this.items.size, o); o += 4;
+    for (const [key, it] of this.items) {
+      out.writeUInt32BE(key.length, o); o += 4;
+      o += out.write(key, o, 'latin1');
+      out.writeUInt32BE(it.value.length, o); o += 4;
+      out.set(it.value, o); o += it.value.length;
+      out.writeDoubleBE(it.revision, o); o += 8;
+    }
+    return out;
   }
 
   restore(data: Uint8Array): void {
     this.items = new Map();
     this.lastIndex = 0;
     if (data.length === 0) return;
-    const v: unknown = JSON.parse(new TextDecoder().decode(data));
-    const rows = typeof v === 'object' && v !== null ? (v as { rows?: unknown }).rows : undefined;
-    const li = typeof v === 'object' && v !== null ? (v as { lastIndex?: unknown }).lastIndex : undefined;
-    if (!Array.isArray(rows) || typeof li !== 'number') throw new KvCommandError('snapshot is not a KV snapshot');
-    for (const r of rows) {
-      if (!Array.isArray(r) || typeof r[0] !== 'string' || typeof r[1] !== 'string' || typeof r[2] !== 'number') throw new KvCommandError('bad snapshot row');
-      this.items.set(Buffer.from(r[0], 'base64').toString('latin1'), { value: new Uint8Array(Buffer.from(r[1], 'base64')), revision: r[2] });
+    const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (b.length < 15 || b.toString('latin1', 0, 3) !== 'KV1') throw new KvCommandError('snapshot is not a KV snapshot');
+    let o = 3;
+    const need = (n: number): void => { if (o + n > b.length) throw new KvCommandError('truncated KV snapshot'); };
+    const li = b.readDoubleBE(o); o += 8;
+    const n = b.readUInt32BE(o); o += 4;
+    for (let i = 0; i < n; i++) {
+      need(4); const kl = b.readUInt32BE(o); o += 4; need(kl); const key = b.toString('latin1', o, o + kl); o += kl;
+      need(4); const vl = b.readUInt32BE(o); o += 4; need(vl); const value = new Uint8Array(b.subarray(o, o + vl)); o += vl;
+      need(8); const revision = b.readDoubleBE(o); o += 8;
+      this.items.set(key, { value, revision });
     }
     this.lastIndex = li;
   }
