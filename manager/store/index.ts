@@ -1,6 +1,6 @@
 // The replicated object store. Re-exports only.
 export * from './objects.js';
-export { StoreError, isStoreError, OUT_OF_SEQUENCE, type StoreErrorCode } from './store-error.js';
+export { StoreError, isStoreError, isConflict, OUT_OF_SEQUENCE, type StoreErrorCode } from './store-error.js';
 export type { IndexName } from './table.js';
 export type { ReadTx, WriteTx, Selector } from './transaction.js';
 export { MemoryStore, type ApplyResult, type Prepared } from './memory-store.js';

@@ -31,3 +31,8 @@ export function isStoreError(e: unknown, code?: StoreErrorCode): e is StoreError
 
 /** The message SwarmKit (and Docker's API) gives for a stale version. */
 export const OUT_OF_SEQUENCE = 'update out of sequence';
+
+/** A write refused because the store changed under it or the object clashes (HTTP 409 in Docker's API). */
+export function isConflict(e: unknown): e is StoreError {
+  return e instanceof StoreError && (e.code === 'out-of-sequence' || e.code === 'exists' || e.code === 'name-conflict');
+}
