@@ -251,8 +251,57 @@ export function encodeEntry(e: Entry): Uint8Array {
   return out;
 }
 
+/** Hand-written decoder for Entry (WAL replay decodes every record): same checks as the rest. */
 export function decodeEntry(b: Uint8Array): Entry {
-  return entryFrom(decodeWith(t().entry, b, 'Entry'));
+  let term = 0;
+  let index = 0;
+  let type = 0;
+  let data: Uint8Array | undefined;
+  let off = 0;
+  const varint = (field: string): number => {
+    let v = 0;
+    let mul = 1;
+    for (let k = 0; k < 10; k++) {
+      if (off >= b.length) throw new CodecError('Entry', `truncated varint in ${field}`);
+      const byte = b[off++]!;
+      v += (byte & 0x7f) * mul;
+      if (v > Number.MAX_SAFE_INTEGER) throw new CodecError('Entry', `${field} out of range (above 2^53-1)`);
+      if (byte < 0x80) return v;
+      mul *= 128;
+    }
+    throw new CodecError('Entry', `malformed varint in ${field}`);
+  };
+  while (off < b.length) {
+    const key = varint('key');
+    const field = Math.floor(key / 8);
+    const wire = key % 8;
+    if (field === 0) throw new CodecError('Entry', 'invalid field number 0');
+    if (field >= 1 && field <= 3) {
+      if (wire !== 0) throw new CodecError('Entry', `field ${field} has wire type ${wire}`);
+      const v = varint(field === 1 ? 'term' : field === 2 ? 'index' : 'type');
+      if (field === 1) term = v;
+      else if (field === 2) index = v;
+      else type = v;
+    } else if (field === 4) {
+      if (wire !== 2) throw new CodecError('Entry', `field 4 has wire type ${wire}`);
+      const len = varint('data length');
+      if (off + len > b.length) throw new CodecError('Entry', 'data runs past the end');
+      data = bytes(b.subarray(off, off + len), 'Entry', 'data');
+      off += len;
+    } else {
+      // An unknown field (a newer writer): skip it.
+      if (wire === 0) varint('unknown field');
+      else if (wire === 1) off += 8;
+      else if (wire === 2) {
+        const len = varint('unknown field length'); // read first: varint() moves `off`
+        off += len;
+      }
+      else if (wire === 5) off += 4;
+      else throw new CodecError('Entry', `unsupported wire type ${wire}`);
+      if (off > b.length) throw new CodecError('Entry', 'unknown field runs past the end');
+    }
+  }
+  return { term, index, type: enumValue(type, EntryType, 'Entry', 'type'), data: data ?? new Uint8Array(0) };
 }
 
 export function encodeHardState(hs: HardState): Uint8Array {

@@ -111,11 +111,45 @@ test('the hand-written entry encoder gives exactly the bytes of protobufjs for t
     const e: Entry = { term: num(), index: num(), type: r(2) as 0 | 1, data: Uint8Array.from({ length: r(3) === 0 ? 0 : r(300) }, () => r(256)) };
     assert.deepEqual(Buffer.from(encodeEntry(e)), Buffer.from(E.encode(e).finish()), `entry #${i}`);
     assert.deepEqual(decodeEntry(encodeEntry(e)), e);
+    assert.deepEqual(decodeEntry(E.encode(e).finish()), e);
+    assert.deepEqual(decodeEntry(E.encode(e).finish()), e);
   }
 });
 
 test('encoding an entry whose index is negative, fractional or above 2^53-1 is refused', () => {
   for (const index of [-1, 1.5, 2 ** 53]) {
     assert.throws(() => encodeEntry({ term: 1, index, type: 0, data: new Uint8Array(0) }), CodecError);
+  }
+});
+
+test('the hand-written entry decoder skips unknown fields and refuses malformed ones', () => {
+  const withUnknown = raw((w) => {
+    w.uint32((2 << 3) | 0).uint64(42); // index
+    w.uint32((9 << 3) | 2).bytes(new Uint8Array([1, 2, 3])); // unknown length-delimited
+    w.uint32((10 << 3) | 0).uint64(7); // unknown varint
+    w.uint32((11 << 3) | 1).fixed64(1); // unknown 64-bit
+    w.uint32((12 << 3) | 5).fixed32(1); // unknown 32-bit
+    w.uint32((4 << 3) | 2).bytes(new Uint8Array([9]));
+  });
+  assert.deepEqual(decodeEntry(withUnknown), { term: 0, index: 42, type: 0, data: new Uint8Array([9]) });
+  assert.throws(() => decodeEntry(raw((w) => w.uint32((2 << 3) | 2).bytes(new Uint8Array([1])))), /wire type/);
+  assert.throws(() => decodeEntry(raw((w) => w.uint32((4 << 3) | 2).uint32(10))), /past the end/);
+  assert.throws(() => decodeEntry(new Uint8Array([0x10, 0x80])), /truncated varint/);
+  assert.throws(() => decodeEntry(new Uint8Array([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), /out of range/);
+});
+
+test('fuzz: mutated entry bytes decode to a valid entry or a CodecError, nothing else', () => {
+  const r = seededRandom(99);
+  for (let i = 0; i < 3000; i++) {
+    const b = encodeEntry({ term: r(1000), index: r(2 ** 30), type: r(2) as 0 | 1, data: Uint8Array.from({ length: r(40) }, () => r(256)) });
+    for (let k = 0; k < 1 + r(3); k++) if (b.length > 0) b[r(b.length)] = r(256);
+    try {
+      const e = decodeEntry(r(4) === 0 ? b.subarray(0, r(b.length + 1)) : b);
+      assert.ok(Number.isSafeInteger(e.term) && e.term >= 0 && Number.isSafeInteger(e.index) && e.index >= 0);
+      assert.ok(e.type === 0 || e.type === 1);
+      assert.ok(e.data instanceof Uint8Array);
+    } catch (err) {
+      assert.ok(err instanceof CodecError, `#${i}: ${String(err)}`);
+    }
   }
 });
