@@ -1,6 +1,7 @@
 // Binary encoding of the Raft core's data types (proto/raft.proto, package shoal.raft) with protobufjs.
 // The schema is loaded once, on first use. Decoding is an edge: every uint64 must fit in a JS number
 // (≤ 2^53-1) and every enum must be a value the core knows, otherwise a CodecError is thrown.
+// Entry, the hot path, has a hand-written encoder/decoder producing protobufjs's exact bytes.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
