@@ -8,6 +8,7 @@
  * The store knows Raft only through `Proposer`; the Raft driver calls `applyCommitted` for every
  * committed entry in order, and `snapshot`/`restore` for Raft snapshots.
  */
+import { randomUUID } from 'node:crypto';
 import type { ReadTx, WriteTx } from './transaction.js';
 import { type BatchLimits, BatchWriter } from './batch-writer.js';
 import type { Change } from './objects.js';
@@ -24,8 +25,10 @@ export interface Proposer {
 
 export interface ReplicatedStoreOptions {
   proposer: Proposer;
-  /** unique per store instance (e.g. node ID + random suffix): tags this store's proposals */
+  /** names this store in its proposals (e.g. the node ID); a random suffix is added per instance */
   origin: string;
+  /** the suffix instead of a random UUID (deterministic simulations); must differ per instance */
+  instanceId?: string;
   /** the time stamped into written objects (RFC 3339); read on the proposing manager only */
   now: () => string;
   /** how many applied batches watchFrom can replay (default 1024) */
@@ -59,8 +62,12 @@ export class ReplicatedStore {
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
 
+  /** opts.origin plus a random suffix: unique even if a restarted manager reuses its origin */
+  private readonly origin: string;
+
   constructor(private readonly opts: ReplicatedStoreOptions) {
     this.memory = new MemoryStore(opts.historyBatches);
+    this.origin = `${opts.origin}/${opts.instanceId ?? randomUUID()}`;
   }
 
   get appliedIndex(): number {
@@ -123,7 +130,7 @@ export class ReplicatedStore {
   /** Encodes, proposes and waits for the apply of an already checked batch. */
   private proposeChanges(changes: Change[]): Promise<number> {
     const seq = ++this.seq;
-    const data = encodeBatch({ origin: this.opts.origin, seq, changes });
+    const data = encodeBatch({ origin: this.origin, seq, changes });
     const limit = this.opts.maxBatchBytes ?? MAX_BATCH_BYTES;
     if (data.byteLength > limit) {
       return Promise.reject(new StoreError('too-large', `store batch of ${data.byteLength} bytes is over the ${limit}-byte limit`));
@@ -131,7 +138,13 @@ export class ReplicatedStore {
     return new Promise<number>((resolve, reject) => {
       const w: Waiting = { resolve, reject };
       this.waiting.set(seq, w);
-      this.opts.proposer.propose(data).then(
+      let proposed: Promise<{ index: number }>;
+      try {
+        proposed = this.opts.proposer.propose(data);
+      } catch (e) {
+        proposed = Promise.reject(e);
+      }
+      proposed.then(
         ({ index }) => {
           if (!this.waiting.has(seq)) return;
           w.index = index;
@@ -174,7 +187,7 @@ export class ReplicatedStore {
       return { ok: false, index, error: e as StoreError, undecodable: true };
     }
     const r = this.memory.apply(batch.changes, index, true);
-    if (batch.origin === this.opts.origin) {
+    if (batch.origin === this.origin) {
       const w = this.waiting.get(batch.seq);
       if (w) {
         this.waiting.delete(batch.seq);
