@@ -64,7 +64,17 @@ export class Watcher implements AsyncIterable<StoreEvent> {
     if (e.kind === 'change') {
       if (this.opts.tables && !this.opts.tables.includes(e.table)) return;
       if (this.opts.actions && !this.opts.actions.includes(e.action)) return;
-      if (this.opts.filter && !this.opts.filter(e)) return;
+      if (this.opts.filter) {
+        let keep: boolean;
+        try {
+          keep = this.opts.filter(e);
+        } catch (err) {
+          // A broken filter must not break apply: only this watcher pays.
+          this.close(new StoreError('closed', `watch filter threw: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+          return;
+        }
+        if (!keep) return;
+      }
     } else if (!this.opts.commits) return;
     const w = this.waiters.shift();
     if (w) {

@@ -137,3 +137,14 @@ test('watchFrom replays the kept events after an index, then continues live; old
   assert.throws(() => r.watchFrom(4), (e) => e instanceof StoreError && e.code === 'compacted');
   r.watchFrom(5).close();
 });
+
+test('a watcher whose filter throws is closed; apply and the other watchers are unaffected', async () => {
+  const s = new MemoryStore();
+  const bad = s.watch({ filter: () => { throw new Error('oops'); } });
+  const good = s.watch({ tables: ['services'] });
+  s.update((tx) => tx.create('services', service('s1', 'web')), T0);
+  assert.equal(s.appliedIndex, 1);
+  await assert.rejects(bad.next(), (e) => e instanceof StoreError && /oops/.test(e.message));
+  assert.deepEqual((await take(good, 1)).map(brief), ['create services s1@1']);
+  good.close();
+});
