@@ -13,6 +13,8 @@ import { ImageStore, toDockerInspect, toDockerSummary, type ImageRecord } from '
 import { NetworkManager } from './network/index.js';
 import { VolumeStore } from './volume/volume-store.js';
 import type { ContainerPort, EngineApiDeps } from './api/ports.js';
+import { containerTop } from './api/container-top.js';
+import { cgroupPath } from './container/container-runner.js';
 
 export interface EngineLogger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -43,7 +45,7 @@ export class EngineOpenError extends Error {
 const silent: EngineLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** ContainerManager (lifecycle) + its ContainerIo (logs, attach, exec, stats) as the API's ContainerPort. */
-export function containerPort(m: ContainerManager): ContainerPort {
+export function containerPort(m: ContainerManager, prefix: string): ContainerPort {
   return {
     create: (config, name) => m.create(config as ContainerCreateBody, name),
     start: (id) => m.start(id),
@@ -62,6 +64,9 @@ export function containerPort(m: ContainerManager): ContainerPort {
     stats: (id) => m.io.stats(id),
     resolveContainer: (idOrName) => m.resolveContainer(idOrName),
     imageInUse: (imageId) => m.usesImage(imageId),
+    top: (id, psArgs) => containerTop(cgroupPath(prefix, m.resolveContainer(id).id), psArgs),
+    pause: (id) => m.pause(id),
+    unpause: (id) => m.unpause(id),
   };
 }
 
@@ -102,7 +107,7 @@ export class Engine {
         events.publish({ Type: e.Type, Action: e.Action, Actor: { ID: e.Actor.ID, Attributes: e.Actor.Attributes }, scope: 'local' });
       };
       const manager = await ContainerManager.open({ dataRoot: D, execRoot: X, prefix: opts.prefix, ...(opts.runtime ? { runtime: opts.runtime } : {}), images, networks, volumes, emit });
-      const containers = containerPort(manager);
+      const containers = containerPort(manager, opts.prefix);
       const engine = new Engine(opts, events, networks, volumes, images, manager, containers, log, new Date());
       events.publish({ Type: 'daemon', Action: 'start', Actor: { ID: opts.name ?? opts.prefix, Attributes: { name: opts.name ?? opts.prefix } } });
       return engine;

@@ -114,7 +114,7 @@ test('exec with a TTY runs on a pseudo-terminal; stdin and the exit code pass th
   let out = '';
   for await (const c of h.output) out += c.data.toString();
   assert.equal(await h.wait(), 4);
-  assert.match(out, /\/dev\/pts\/\d+\r\n/);
+  assert.match(out, /\/dev\/pts\/\d+\r+\n/);
   assert.match(out, /got=hello\r\n/);
   assert.equal(f.mgr.execInspect(ex).ProcessConfig.tty, true);
   await f.mgr.remove(Id, { force: true });

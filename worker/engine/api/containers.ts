@@ -1,7 +1,7 @@
 /** Container endpoints (E2's ContainerManager), in Docker's shapes and status codes. */
 import type { FastifyPluginAsync } from 'fastify';
 import { portBindingsFromDocker } from '../network/index.js';
-import { badRequest } from './errors.js';
+import { badRequest, notImplemented } from './errors.js';
 import { parseFilters } from './filters.js';
 import type { ContainerPort, EngineApiDeps, LogEntry } from './ports.js';
 import { bodyObject, qBool, qInt, qString } from './query.js';
@@ -182,6 +182,15 @@ export function containerRoutes(deps: EngineApiDeps): FastifyPluginAsync {
       );
       return reply;
     });
+    for (const action of ['pause', 'unpause'] as const) {
+      app.post(`/containers/:id/${action}`, async (req, reply) => {
+        const containers = c();
+        const fn = containers[action];
+        if (!fn) throw notImplemented(`${action} of containers`);
+        await fn.call(containers, param(req, 'id'));
+        return reply.status(204).send();
+      });
+    }
     app.get('/containers/:id/top', async (req) => {
       const containers = c();
       const id = param(req, 'id');

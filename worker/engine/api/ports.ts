@@ -81,6 +81,8 @@ export interface ContainerPort {
   stats(id: string, opts?: { stream: boolean }): unknown;
   resize?(id: string, h: number, w: number): unknown;
   top?(id: string, psArgs?: string): unknown;
+  pause?(id: string): Promise<void>;
+  unpause?(id: string): Promise<void>;
   resolveContainer?(idOrName: string): unknown;
   /** image IDs used by any container (for rmi / prune) */
   imageInUse?(imageId: string): boolean;

@@ -7,6 +7,7 @@ import { stdinWriter } from './attach-stdin.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { snapshotPaths } from '../snapshot/overlay-snapshot.js';
 import { readCgroupFile } from '../runtime/cgroups.js';
+import { attachSocketPath } from '../runtime/conmon.js';
 import { run } from '../runtime/exec-file.js';
 import { sampleStats, type DockerStats } from './container-stats.js';
 import { cgroupPath, logPathOf, type RunnerContext } from './container-runner.js';
@@ -79,7 +80,7 @@ export class ContainerIo {
     const handle: AttachHandle = { output: output() };
     if (o.stdin && r.config.OpenStdin) {
       const running = r.state.status === 'running';
-      handle.stdin = stdinWriter(join(this.ctx.socketDir, r.id, 'attach'), running ? Promise.resolve() : this.nextStart(r.id), running ? exit : this.nextStart(r.id).then(() => this.nextExit(r.id)));
+      handle.stdin = stdinWriter(attachSocketPath(this.ctx.socketDir, r.id), running ? Promise.resolve() : this.nextStart(r.id), running ? exit : this.nextStart(r.id).then(() => this.nextExit(r.id)));
     }
     return handle;
   }

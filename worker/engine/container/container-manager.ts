@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { mountSnapshot, removeSnapshot, snapshotPaths } from '../snapshot/overlay-snapshot.js';
 import { exportRootfs, getArchive, putArchive, statPath, type PathStat } from './container-archive.js';
 import { join } from 'node:path';
-import { processAlive, readExitFile } from '../runtime/conmon.js';
+import { attachSocketPath, processAlive, readExitFile } from '../runtime/conmon.js';
 import type { RuntimeName, OciRuntime } from '../runtime/oci-runtime.js';
 import { probeRuntime } from '../runtime/runtime-probe.js';
 import type { VolumeStore } from '../volume/volume-store.js';
@@ -71,6 +71,9 @@ export class ContainerManager {
     const exitDir = join(x, 'exits');
     const socketDir = join(x, 's');
     for (const d of [exitDir, socketDir, join(x, 'runtime')]) await mkdir(d, { recursive: true });
+    if (Buffer.byteLength(attachSocketPath(socketDir, '0'.repeat(64))) > 107) {
+      throw new EngineError(500, `exec root ${x} is too long: attach sockets under it would exceed the 108-byte unix socket path limit`);
+    }
     const runtime = await probeRuntime({ root: join(x, 'runtime'), scratchDir: join(x, 'probe'), cgroupParent: cgroupParent(opts.prefix), ...(opts.runtime ? { force: opts.runtime } : {}) });
     const store = await ContainerStore.open(join(opts.dataRoot, 'containers'));
     const ctx: RunnerContext = {

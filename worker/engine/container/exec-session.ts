@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { badRequest } from './errors.js';
 import { execProcessSpec } from './oci-spec.js';
@@ -92,7 +92,7 @@ export class ExecSession {
     const pidFile = join(bundleDir, `exec-${this.id.slice(0, 16)}.pid`);
     const argv = [runtime.path, ...runtime.execArgs(r.id, file, pidFile)];
     const child = tty
-      ? spawn('script', ['-qfec', `stty -echo 2>/dev/null; exec ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+      ? spawn('script', ['-qfec', `stty raw -echo 2>/dev/null; exec ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
       : spawn(argv[0]!, argv.slice(1), { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     this.running = true;
     this.pid = child.pid ?? 0;
@@ -126,7 +126,7 @@ export class ExecSession {
       }
       child.kill('SIGKILL');
     };
-    void readPidSoon(pidFile).then((pid) => {
+    const started = readPidSoon(pidFile).then((pid) => {
       if (pid > 0) this.pid = pid;
     });
     const timer = opts.timeoutMs ? setTimeout(() => void killProcess(), opts.timeoutMs) : undefined;
@@ -151,7 +151,18 @@ export class ExecSession {
       await done;
     }
     const handle: ExecHandle = { output: output(), wait: () => done };
-    if (withStdin && child.stdin) handle.stdin = child.stdin;
+    if (withStdin && child.stdin) {
+      if (tty) {
+        // input typed before the exec'd process owns the terminal would be echoed by script's own pty
+        const input = new PassThrough();
+        const sink = child.stdin;
+        sink.on('error', () => undefined);
+        void started.then(() => input.pipe(sink));
+        handle.stdin = input;
+      } else {
+        handle.stdin = child.stdin;
+      }
+    }
     return handle;
   }
 }

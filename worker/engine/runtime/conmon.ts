@@ -40,6 +40,15 @@ export interface ConmonHandle {
   conmonPid: number;
 }
 
+/** conmon names the attach socket dir after `-u`: a short key keeps `<socketDir>/<key>/attach` under 108 bytes. */
+export function attachKey(id: string): string {
+  return id.slice(0, 12);
+}
+
+export function attachSocketPath(socketDir: string, id: string): string {
+  return join(socketDir, attachKey(id), 'attach');
+}
+
 /** Where the runtime writes its own errors for this container (its global `--log`). */
 export function runtimeLog(bundle: string): string {
   return join(bundle, 'runtime.log');
@@ -82,7 +91,7 @@ export async function launchConmon(l: ConmonLaunch): Promise<ConmonHandle> {
   await rm(runtimeLog(l.bundle), { force: true });
   const args = [
     '--api-version', '1',
-    '-c', l.id, '-u', l.id, '-n', l.name,
+    '-c', l.id, '-u', attachKey(l.id), '-n', l.name,
     '-r', l.runtime.path,
     ...[...l.runtime.globalArgs(), '--log', runtimeLog(l.bundle)].flatMap((a) => ['--runtime-arg', a]),
     '-b', l.bundle,
