@@ -70,7 +70,8 @@ async function ensureDemo(h: LabHost): Promise<void> {
 }
 
 function fetchFrom(from: LabHost, url: string): string {
-  const r = spawnSync('nsenter', [`--net=${from.netnsPath}`, '/bin/busybox', 'wget', '-q', '-T', '3', '-O', '-', url], { encoding: 'utf8', timeout: 10_000 });
+  // curl, not busybox-static's wget: the latter segfaults on these hosts
+  const r = spawnSync('nsenter', [`--net=${from.netnsPath}`, 'curl', '-sS', '-m', '3', url], { encoding: 'utf8', timeout: 10_000 });
   return r.status === 0 ? r.stdout.trim() : `(failed: ${r.stderr.trim()})`;
 }
 
@@ -99,7 +100,7 @@ function printUsage(lab: Lab): void {
   const [h1, h2] = [lab.hosts[0]!, lab.hosts[1] ?? lab.hosts[0]!];
   say('');
   say(`The demo web server runs on every host, published on port ${DEMO_PORT}. From ${h2.name}:`);
-  say(`  $ nsenter --net=${h2.netnsPath} wget -qO- http://${h1.addr}:${DEMO_PORT}/`);
+  say(`  $ nsenter --net=${h2.netnsPath} curl -s http://${h1.addr}:${DEMO_PORT}/`);
   say(`  ${fetchFrom(h2, `http://${h1.addr}:${DEMO_PORT}/`)}`);
   say('');
   say('Point the docker CLI (or shoal) at any host:');

@@ -18,6 +18,7 @@ declare -A need=(
   [etcd]=etcd-server
   [etcdctl]=etcd-client
   [socat]=socat
+  [curl]=curl
   [setfattr]=attr
   [docker-registry]=docker-registry
 )
