@@ -19,6 +19,7 @@ declare -A need=(
   [etcdctl]=etcd-client
   [socat]=socat
   [curl]=curl
+  [ping]=iputils-ping
   [setfattr]=attr
   [docker-registry]=docker-registry
 )

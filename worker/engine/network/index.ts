@@ -5,3 +5,6 @@ export { NetworkError, type NetworkErrorStatus } from './errors.js';
 export { portBindingsFromDocker, type PortBindingRequest, type PublishedPort, type PortProto } from './port-allocator.js';
 export type { Attachment, AttachEndpoint, AttachRequest, NetworkCreateBody, NetworkRecord } from './types.js';
 export { toNetworkSettings, toPortList, type DockerNetworkSettings, type DockerEndpointSettings } from './network-settings.js';
+export { VXLAN_OVERHEAD, VXLAN_PORT, type OverlayPeer } from './overlay-links.js';
+export type { ServiceVip } from './vip-ruleset.js';
+export type { OverlaySpec } from './types.js';

@@ -12,13 +12,15 @@ import { EmbeddedDns, parseUpstream, type Upstream } from './dns-server.js';
 import { NetworkError, notFound, conflict, badRequest } from './errors.js';
 import { HostExec } from './exec.js';
 import { type AddressPool, pickSubnet, SubnetAllocator } from './ipam.js';
-import { formatCidr, formatIPv4, mustParseCidr, mustParseIPv4 } from './ipv4.js';
+import { contains, formatCidr, formatIPv4, mustParseCidr, mustParseIPv4 } from './ipv4.js';
 import { checkCreateBody, checkNoOverlap, firstHost, toRecord } from './network-spec.js';
+import { applyVipRuleset, type ServiceVip } from './vip-ruleset.js';
+import { deleteOverlayLinks, ensureOverlayLinks, programPeers, VXLAN_OVERHEAD, type OverlayPeer } from './overlay-links.js';
 import { applyRuleset, buildRuleset, deleteTable, NftSync, tableName, type NftBridge, type NftPort } from './nft-ruleset.js';
 import { PortAllocator } from './port-allocator.js';
 import { StateFile } from './state-file.js';
 import { KeyedQueue, Mutex } from './mutex.js';
-import type { ContainerNetState, NetworkRecord, NetworkState, PersistedNetworkState } from './types.js';
+import type { ContainerNetState, NetworkRecord, NetworkState, OverlaySpec, PersistedNetworkState } from './types.js';
 
 export interface NetworkManagerOptions {
   stateDir: string;
@@ -40,6 +42,8 @@ export interface NetworkManagerOptions {
   hostHostsPath?: string;
   /** deadline of one forwarded DNS query (default 2000 ms) */
   dnsForwardTimeoutMs?: number;
+  /** this host's underlay address, the source of its VXLAN traffic (needed for overlay networks) */
+  overlayLocalAddr?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -126,7 +130,10 @@ export class NetworkCore {
     }
     if (!this.byName('host')) this.addNetworkState(this.builtinState('host', 'host'));
     if (!this.byName('none')) this.addNetworkState(this.builtinState('none', 'null'));
-    for (const n of this.networks.values()) if (n.driver === 'bridge') await this.ensureKernelBridge(n);
+    for (const n of this.networks.values()) {
+      if (n.driver === 'bridge') await this.ensureKernelBridge(n);
+      if (n.driver === 'overlay') await this.ensureKernelOverlay(n, true);
+    }
     // Re-enslave surviving veths (a re-created bridge has no ports); missing ones are the caller's to detach.
     const replug: string[] = [];
     for (const c of this.containers.values()) {
@@ -159,6 +166,147 @@ export class NetworkCore {
     };
     if (p.ipRange) n.ipRange = formatCidr(p.ipRange);
     return n;
+  }
+
+  /** MTU of overlay bridges and their veths: the underlay's minus the VXLAN overhead. */
+  get overlayMtu(): number {
+    return this.mtu - VXLAN_OVERHEAD;
+  }
+
+  private async ensureKernelOverlay(n: NetworkState, restorePeers = false): Promise<void> {
+    if (!n.bridge || !n.vxlan || n.vni === undefined) return;
+    const local = this.opts.overlayLocalAddr;
+    if (!local) throw new NetworkError(500, `overlay network ${n.name} needs this host's underlay address (overlayLocalAddr / --advertise-addr)`);
+    await ensureOverlayLinks(this.host, { bridge: n.bridge, vxlan: n.vxlan, vni: n.vni, local, mtu: n.mtu ?? this.overlayMtu });
+    if (restorePeers && n.peers?.length) await programPeers(this.host, n.vxlan, n.peers, n.peers, true);
+  }
+
+  private freeLinkIndex(kind: string): number {
+    const used = new Set([...this.networks.values()].flatMap((n) => [n.bridge, n.vxlan]));
+    let i = 0;
+    while (used.has(`${this.prefix}${kind}${i}`)) i++;
+    return i;
+  }
+
+  /**
+   * Makes the swarm overlay `spec` exist on this host (idempotent: the same ID again is a no-op, a changed
+   * VNI or subnet is refused). The manager owns its ID, VNI and addresses; this host only plumbs it.
+   */
+  ensureOverlay(spec: OverlaySpec): Promise<NetworkRecord> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      if (!Number.isInteger(spec.vni) || spec.vni < 1 || spec.vni > 0xffffff) throw badRequest(`invalid VXLAN ID ${spec.vni}: must be 1-16777215`);
+      const subnet = mustParseCidr(spec.subnet, 'subnet');
+      const gateway = mustParseIPv4(spec.gateway, 'gateway');
+      const have = this.networks.get(spec.id);
+      if (have) {
+        if (have.vni !== spec.vni || have.subnet !== formatCidr(subnet)) throw conflict(`network ${have.name} exists on this node with VXLAN ID ${have.vni} and subnet ${have.subnet}`);
+        await this.ensureKernelOverlay(have);
+        return this.record(have);
+      }
+      const clash = this.byName(spec.name);
+      if (clash) throw conflict(`network with name ${spec.name} already exists on this node (id ${clash.id.slice(0, 12)})`);
+      const vniClash = [...this.networks.values()].find((n) => n.vni === spec.vni);
+      if (vniClash) throw conflict(`VXLAN ID ${spec.vni} is already used by network ${vniClash.name}`);
+      checkNoOverlap(subnet, this.networks.values());
+      const i = this.freeLinkIndex('ov');
+      const n: NetworkState = {
+        id: spec.id, name: spec.name, driver: 'overlay', created: new Date().toISOString(), builtin: false,
+        bridge: `${this.prefix}ov${i}`, vxlan: `${this.prefix}vx${i}`, vni: spec.vni,
+        subnet: formatCidr(subnet), gateway: formatIPv4(gateway), internal: spec.internal === true, attachable: spec.attachable === true,
+        masquerade: false, options: { ...(spec.options ?? {}) }, labels: { ...(spec.labels ?? {}) }, peers: [], records: {},
+      };
+      if (spec.ingress) n.ingress = true;
+      this.addNetworkState(n);
+      try {
+        await this.ensureKernelOverlay(n);
+        await this.nft.sync();
+      } catch (e) {
+        this.networks.delete(n.id);
+        this.allocators.delete(n.id);
+        await deleteOverlayLinks(this.host, { bridge: n.bridge!, vxlan: n.vxlan! }).catch(() => undefined);
+        await this.nft.sync().catch(() => undefined);
+        throw e instanceof NetworkError ? e : new NetworkError(500, `could not create overlay network ${spec.name}: ${(e as Error).message}`, { cause: e });
+      }
+      await this.save();
+      return this.record(n);
+    });
+  }
+
+  /**
+   * Sets the remote endpoints of an overlay (every task on it that runs on another host): their
+   * forwarding and neighbour entries are programmed, and their addresses are never handed out here.
+   */
+  setOverlayPeers(idOrName: string, peers: readonly OverlayPeer[]): Promise<void> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const n = this.resolveNetwork(idOrName);
+      if (n.driver !== 'overlay' || !n.vxlan) throw badRequest(`network ${n.name} is not an overlay network`);
+      const subnet = mustParseCidr(n.subnet!);
+      const next: OverlayPeer[] = [];
+      const seen = new Set<string>();
+      for (const p of peers) {
+        const ip = mustParseIPv4(p.ip, 'peer address');
+        mustParseIPv4(p.vtep, 'peer host address');
+        if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(p.mac)) throw badRequest(`invalid peer MAC address ${JSON.stringify(p.mac)}`);
+        if (!contains(subnet, ip)) throw badRequest(`peer address ${p.ip} is outside ${n.subnet}`);
+        if (p.vtep === this.opts.overlayLocalAddr) continue; // our own endpoints are on the bridge
+        if (seen.has(p.ip)) throw badRequest(`peer address ${p.ip} is listed twice`);
+        seen.add(p.ip);
+        next.push({ ip: p.ip, mac: p.mac.toLowerCase(), vtep: p.vtep });
+      }
+      const alloc = this.allocators.get(n.id);
+      for (const p of n.peers ?? []) if (!seen.has(p.ip)) alloc?.release(mustParseIPv4(p.ip));
+      for (const p of next) alloc?.restore(mustParseIPv4(p.ip));
+      await programPeers(this.host, n.vxlan, n.peers ?? [], next);
+      n.peers = next;
+      await this.save();
+    });
+  }
+
+  /** Names the swarm resolves for containers on this overlay (name → addresses); replaces the previous set. */
+  setOverlayRecords(idOrName: string, records: Readonly<Record<string, readonly string[]>>): Promise<void> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const n = this.resolveNetwork(idOrName);
+      if (n.driver !== 'overlay') throw badRequest(`network ${n.name} is not an overlay network`);
+      const out: Record<string, string[]> = {};
+      for (const [name, ips] of Object.entries(records)) {
+        for (const ip of ips) mustParseIPv4(ip, `address of ${name}`);
+        out[name.toLowerCase().replace(/\.$/, '')] = [...ips];
+      }
+      n.records = out;
+      await this.save();
+    });
+  }
+
+  /** Sets the service VIPs of an overlay and their backends; every local container on it is updated at once. */
+  setServiceVips(idOrName: string, vips: readonly ServiceVip[]): Promise<void> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const n = this.resolveNetwork(idOrName);
+      if (n.driver !== 'overlay' || !n.subnet) throw badRequest(`network ${n.name} is not an overlay network`);
+      const subnet = mustParseCidr(n.subnet);
+      const seen = new Set<string>();
+      for (const v of vips) {
+        if (!contains(subnet, mustParseIPv4(v.vip, 'VIP'))) throw badRequest(`VIP ${v.vip} is outside ${n.subnet}`);
+        if (seen.has(v.vip)) throw badRequest(`VIP ${v.vip} is listed twice`);
+        seen.add(v.vip);
+        for (const b of v.backends) mustParseIPv4(b, `backend of ${v.vip}`);
+      }
+      n.vips = vips.map((v) => ({ vip: v.vip, backends: [...v.backends] }));
+      await this.save();
+      const affected = [...this.containers.values()].filter((c) => c.endpoints.some((ep) => ep.networkId === n.id));
+      await Promise.all(affected.map((c) => this.applyVips(c)));
+    });
+  }
+
+  /** Programs the VIP table in a container netns from the VIPs of every overlay it is on. */
+  async applyVips(c: ContainerNetState): Promise<void> {
+    if (!c.netns) return;
+    const nets = c.endpoints.map((ep) => this.networks.get(ep.networkId)).filter((n): n is NetworkState => n?.driver === 'overlay');
+    if (nets.length === 0) return;
+    await applyVipRuleset(netnsPath(c.netns), nets.flatMap((n) => n.vips ?? []));
   }
 
   private addNetworkState(n: NetworkState): void {
@@ -194,10 +342,15 @@ export class NetworkCore {
     return n.driver === 'bridge' && !n.builtin;
   }
 
+  /** Networks with name resolution and aliases: user-defined bridges and overlays. */
+  isUserNetwork(n: NetworkState): boolean {
+    return this.isUserBridge(n) || n.driver === 'overlay';
+  }
+
   needsDns(c: ContainerNetState): boolean {
     return c.endpoints.some((ep) => {
       const n = this.networks.get(ep.networkId);
-      return n !== undefined && this.isUserBridge(n);
+      return n !== undefined && this.isUserNetwork(n);
     });
   }
 
@@ -209,7 +362,8 @@ export class NetworkCore {
     const out: string[] = [];
     for (const mine of asker.endpoints) {
       const n = this.networks.get(mine.networkId);
-      if (!n || !this.isUserBridge(n)) continue;
+      if (!n || !this.isUserNetwork(n)) continue;
+      for (const ip of n.records?.[q] ?? []) if (!out.includes(ip)) out.push(ip);
       for (const c of this.containers.values()) {
         for (const ep of c.endpoints) {
           if (ep.networkId !== n.id) continue;
@@ -279,6 +433,7 @@ export class NetworkCore {
     if (this.endpointCount(n.id) > 0) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
     this.networks.delete(n.id);
     this.allocators.delete(n.id);
+    if (n.vxlan) await deleteLink(this.host, n.vxlan);
     if (n.bridge) await deleteLink(this.host, n.bridge);
     await this.nft.sync();
     await this.save();
@@ -331,6 +486,7 @@ export class NetworkCore {
     for (const n of this.networks.values()) {
       if (n.driver === 'bridge' && n.bridge && n.subnet) bridges.push({ name: n.bridge, subnet: n.subnet, masquerade: n.masquerade, internal: n.internal });
     }
+    const overlays = [...this.networks.values()].filter((n) => n.driver === 'overlay' && n.subnet && n.bridge).map((n) => ({ bridge: n.bridge!, subnet: n.subnet! }));
     const table = tableName(this.prefix);
     if (bridges.length === 0) {
       await deleteTable(this.host, table);
@@ -338,10 +494,16 @@ export class NetworkCore {
     }
     const ports: NftPort[] = [];
     for (const { owner, port } of this.ports.all()) {
-      const ip = this.containers.get(owner)?.endpoints[0]?.ip;
+      const ip = this.publishEndpoint(owner)?.ip;
       if (ip) ports.push({ hostIp: port.hostIp, proto: port.proto, hostPort: port.hostPort, containerIp: ip, containerPort: port.containerPort });
     }
-    await applyRuleset(this.host, table, buildRuleset(table, `${this.prefix}br*`, bridges, ports));
+    await applyRuleset(this.host, table, buildRuleset(table, `${this.prefix}br*`, bridges, ports, overlays));
+  }
+
+  /** The endpoint published ports lead to: the first one on a bridge network (the host routes only there). */
+  publishEndpoint(containerId: string): ContainerNetState['endpoints'][number] | undefined {
+    const c = this.containers.get(containerId);
+    return c?.endpoints.find((ep) => this.networks.get(ep.networkId)?.driver === 'bridge') ?? c?.endpoints[0];
   }
 
   /** Remembers an operation so that close() waits for it. */
@@ -374,7 +536,7 @@ export class NetworkCore {
         for (const ep of c.endpoints) await deleteLink(this.host, ep.hostVeth).catch(() => undefined);
         if (c.netns) await deleteNetns(this.host, c.netns).catch(() => undefined);
       }
-      const mine = new RegExp(`^${this.prefix}(br\\d+|v[0-9a-f]{7})$`);
+      const mine = new RegExp(`^${this.prefix}(br\\d+|ov\\d+|vx\\d+|v[0-9a-f]{7})$`);
       for (const l of await listLinks(this.host, this.prefix).catch(() => [] as string[])) if (mine.test(l)) await deleteLink(this.host, l).catch(() => undefined);
       const myNs = new RegExp(`^${this.prefix}-[0-9a-zA-Z]{12}$`);
       for (const ns of await readdir(NETNS_DIR).catch(() => [] as string[])) if (myNs.test(ns)) await deleteNetns(this.host, ns).catch(() => undefined);

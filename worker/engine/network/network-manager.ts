@@ -53,7 +53,7 @@ export class NetworkManager extends NetworkCore {
     const mode = req.networkMode === 'default' || req.networkMode === '' ? 'bridge' : req.networkMode;
     const plan: PlannedEndpoint[] = [];
     const add = (n: NetworkState, aliases: string[], ip?: string): void => {
-      if (n.driver !== 'bridge') throw badRequest(`container cannot be connected to network ${n.name} together with other networks`);
+      if (n.driver !== 'bridge' && n.driver !== 'overlay') throw badRequest(`container cannot be connected to network ${n.name} together with other networks`);
       const have = plan.find((p) => p.network.id === n.id);
       if (have) {
         have.aliases.push(...aliases.filter((a) => !have.aliases.includes(a)));
@@ -61,9 +61,14 @@ export class NetworkManager extends NetworkCore {
       } else plan.push(ip ? { network: n, aliases: [...aliases], preferredIp: ip } : { network: n, aliases: [...aliases] });
     };
     add(this.resolveNetwork(mode), []);
+    const first = this.resolveNetwork(mode);
+    if (first.driver === 'overlay' && first.ingress) throw new NetworkError(403, `network ${first.name} is the swarm's ingress network: containers cannot join it`);
     for (const x of req.extraNetworks ?? []) add(this.resolveNetwork(x.network), x.aliases, x.ipv4Address);
+    // Overlays are not routed by the host: a container only on overlays also gets the default bridge,
+    // for its way out and for published ports (Docker's docker_gwbridge).
+    if (plan.every((p) => p.network.driver === 'overlay') && plan.some((p) => !p.network.internal)) add(this.resolveNetwork('bridge'), []);
     for (const p of plan) {
-      if (!this.isUserBridge(p.network) && (p.aliases.length > 0 || p.preferredIp))
+      if (!this.isUserNetwork(p.network) && (p.aliases.length > 0 || p.preferredIp))
         throw badRequest('network-scoped aliases and user-specified IP addresses are supported only for user-defined networks');
     }
     return plan;
@@ -114,10 +119,11 @@ export class NetworkManager extends NetworkCore {
     try {
       if (c.netns) {
         await createNetns(this.host, c.netns);
-        const routeVia = c.endpoints.find((ep) => !this.networks.get(ep.networkId)!.internal);
+        const routeVia = c.endpoints.find((ep) => { const n = this.networks.get(ep.networkId)!; return n.driver === 'bridge' && !n.internal; });
         const steps = await Promise.allSettled([
           (async () => {
             for (const ep of c.endpoints) await this.plug(c, ep, ep === routeVia);
+            await this.applyVips(c);
           })(),
           this.needsDns(c) ? this.dns.listenIn(containerId, netnsPath(c.netns)) : Promise.resolve(),
         ]);
@@ -146,7 +152,7 @@ export class NetworkManager extends NetworkCore {
     const n = this.networks.get(ep.networkId)!;
     await plugVeth(this.host, {
       netns: c.netns!, hostVeth: ep.hostVeth, bridge: n.bridge!, ifname: ep.ifname, mac: ep.mac,
-      addressCidr: `${ep.ip}/${prefixLenOf(n)}`, gateway: defaultRoute ? n.gateway : undefined, mtu: n.mtu ?? this.mtu,
+      addressCidr: `${ep.ip}/${prefixLenOf(n)}`, gateway: defaultRoute ? n.gateway : undefined, mtu: n.mtu ?? (n.driver === 'overlay' ? this.overlayMtu : this.mtu),
     });
   }
 
@@ -182,9 +188,10 @@ export class NetworkManager extends NetworkCore {
         if (!c) throw new NetworkError(409, `container ${containerId} is not running (no network namespace to connect)`);
         if (c.mode !== 'netns') throw badRequest(`container ${containerId} uses network mode ${c.mode} and cannot be connected to other networks`);
         const n = this.resolveNetwork(network);
-        if (n.driver !== 'bridge') throw badRequest(`cannot connect a container to network ${n.name} (driver ${n.driver})`);
+        if (n.driver !== 'bridge' && n.driver !== 'overlay') throw badRequest(`cannot connect a container to network ${n.name} (driver ${n.driver})`);
+        if (n.ingress) throw new NetworkError(403, `network ${n.name} is the swarm's ingress network: containers cannot join it`);
         if (c.endpoints.some((e) => e.networkId === n.id)) throw conflict(`endpoint with name ${c.name} already exists in network ${n.name}`);
-        if (!this.isUserBridge(n) && (aliases.length > 0 || ipv4Address)) throw badRequest('network-scoped aliases and user-specified IP addresses are supported only for user-defined networks');
+        if (!this.isUserNetwork(n) && (aliases.length > 0 || ipv4Address)) throw badRequest('network-scoped aliases and user-specified IP addresses are supported only for user-defined networks');
         const used = new Set(c.endpoints.map((e) => e.ifname));
         let i = 0;
         while (used.has(`eth${i}`)) i++;
@@ -194,8 +201,9 @@ export class NetworkManager extends NetworkCore {
       });
       const n = this.networks.get(ep.networkId)!;
       try {
-        await this.plug(c, ep, c.endpoints.length === 1 && !n.internal);
+        await this.plug(c, ep, c.endpoints.length === 1 && !n.internal && n.driver === 'bridge');
         if (this.needsDns(c)) await this.dns.listenIn(containerId, netnsPath(c.netns!));
+        if (n.driver === 'overlay') await this.applyVips(c);
         await this.save();
       } catch (e) {
         c.endpoints = c.endpoints.filter((x) => x !== ep);

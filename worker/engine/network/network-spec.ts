@@ -111,6 +111,7 @@ export function toRecord(n: NetworkState, containers: Iterable<ContainerNetState
       [OPT_MTU]: String(n.mtu ?? engineMtu),
     });
   }
+  if (n.driver === 'overlay' && n.vni !== undefined) options['com.docker.network.driver.overlay.vxlanid_list'] = String(n.vni);
   const config: NetworkRecord['IPAM']['Config'] = [];
   if (n.subnet) {
     const entry: NetworkRecord['IPAM']['Config'][number] = { Subnet: n.subnet, Gateway: n.gateway ?? '' };
@@ -121,13 +122,13 @@ export function toRecord(n: NetworkState, containers: Iterable<ContainerNetState
     Name: n.name,
     Id: n.id,
     Created: n.created,
-    Scope: 'local',
+    Scope: n.driver === 'overlay' ? 'swarm' : 'local',
     Driver: n.driver,
     EnableIPv6: false,
     IPAM: { Driver: 'default', Options: null, Config: config },
     Internal: n.internal,
     Attachable: n.attachable,
-    Ingress: false,
+    Ingress: n.ingress === true,
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: members,

@@ -27,7 +27,17 @@ export function tableName(prefix: string): string {
   return `shoal_${prefix}`;
 }
 
-export function buildRuleset(table: string, bridgeGlob: string, bridges: readonly NftBridge[], ports: readonly NftPort[]): string {
+export interface NftOverlay {
+  bridge: string;
+  subnet: string;
+}
+
+/**
+ * `overlays`: the host never routes into or out of an overlay (its traffic is bridged, and VXLAN-
+ * encapsulated to other hosts), so anything routed towards an overlay subnet, or out of an overlay
+ * bridge, is dropped: two overlays stay isolated even though their containers share this host.
+ */
+export function buildRuleset(table: string, bridgeGlob: string, bridges: readonly NftBridge[], ports: readonly NftPort[], overlays: readonly NftOverlay[] = []): string {
   const anyElems: string[] = [];
   const addrElems: string[] = [];
   for (const p of ports) {
@@ -53,6 +63,11 @@ export function buildRuleset(table: string, bridgeGlob: string, bridges: readonl
     } else {
       fwd.push(`    iifname ${br} oifname ${JSON.stringify(bridgeGlob)} oifname != ${br} drop`);
     }
+  }
+  for (const o of overlays) {
+    const br = JSON.stringify(o.bridge);
+    fwd.push(`    ip daddr ${o.subnet} oifname != ${br} drop`);
+    fwd.push(`    iifname ${br} oifname != ${br} drop`);
   }
   return `table ip ${table} {
   map pub_any {

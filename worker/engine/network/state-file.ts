@@ -19,7 +19,7 @@ const optStr = (v: unknown): boolean => v === undefined || isStr(v);
 
 function checkNetwork(v: unknown): NetworkState {
   if (!isObj(v) || !isStr(v.id) || !isStr(v.name) || !isStr(v.created) || !isStrMap(v.options) || !isStrMap(v.labels)
-    || !(v.driver === 'bridge' || v.driver === 'host' || v.driver === 'null') || typeof v.builtin !== 'boolean'
+    || !(v.driver === 'bridge' || v.driver === 'host' || v.driver === 'null' || v.driver === 'overlay') || typeof v.builtin !== 'boolean'
     || typeof v.internal !== 'boolean' || typeof v.attachable !== 'boolean' || typeof v.masquerade !== 'boolean'
     || !optStr(v.bridge) || !optStr(v.subnet) || !optStr(v.gateway) || !optStr(v.ipRange)
     || !(v.mtu === undefined || typeof v.mtu === 'number') || !(v.cursor === undefined || typeof v.cursor === 'number'))

@@ -1,14 +1,16 @@
 /** Public shapes of the network manager (Docker's network JSON, attachments) and its persisted state. */
 import type { PortBindingRequest, PortProto, PublishedPort } from './port-allocator.js';
+import type { OverlayPeer } from './overlay-links.js';
+import type { ServiceVip } from './vip-ruleset.js';
 
-export type { PortBindingRequest, PortProto, PublishedPort };
+export type { PortBindingRequest, PortProto, PublishedPort, OverlayPeer, ServiceVip };
 
 /** Docker's network object (GET /networks/{id}). */
 export interface NetworkRecord {
   Name: string;
   Id: string;
   Created: string;
-  Scope: 'local';
+  Scope: 'local' | 'swarm';
   Driver: string;
   EnableIPv6: boolean;
   IPAM: { Driver: 'default'; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
@@ -72,7 +74,7 @@ export interface AttachRequest {
 export interface NetworkState {
   id: string;
   name: string;
-  driver: 'bridge' | 'host' | 'null';
+  driver: 'bridge' | 'host' | 'null' | 'overlay';
   created: string;
   /** the default `bridge`, `host` and `none` networks */
   builtin: boolean;
@@ -87,6 +89,30 @@ export interface NetworkState {
   options: Record<string, string>;
   labels: Record<string, string>;
   cursor?: number;
+  /** overlay only: the VXLAN ID, the VXLAN device (enslaved to `bridge`), the swarm's ingress network */
+  vni?: number;
+  vxlan?: string;
+  ingress?: boolean;
+  /** overlay only: the remote endpoints programmed on the VXLAN device */
+  peers?: OverlayPeer[];
+  /** overlay only: names the swarm resolves on this network (services' VIPs, tasks.<service>, remote tasks) */
+  records?: Record<string, string[]>;
+  /** overlay only: service VIPs on this network and the task addresses behind each */
+  vips?: ServiceVip[];
+}
+
+/** What the swarm tells a node about an overlay network it needs (ID, VNI and addresses from the manager). */
+export interface OverlaySpec {
+  id: string;
+  name: string;
+  vni: number;
+  subnet: string;
+  gateway: string;
+  attachable?: boolean;
+  internal?: boolean;
+  ingress?: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
 }
 
 export interface EndpointState {
