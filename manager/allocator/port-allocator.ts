@@ -123,6 +123,11 @@ export class PortAllocator {
     this.byService.set(serviceId, ingress.map((p) => ({ ...p, Protocol: p.Protocol ?? 'tcp', PublishMode: 'ingress' })));
   }
 
+  /** The services holding ports now. */
+  heldServices(): string[] {
+    return [...this.byService.keys()];
+  }
+
   holder(proto: PortProtocol, port: number): string | undefined {
     return this.owner.get(key(proto, port));
   }

@@ -1,0 +1,36 @@
+/** Building new Task objects from a service (pure, given an ID and a time). */
+import { canonicalJson, type Node, type Service, type Task, type TaskState } from '../store/index.js';
+
+export function newTask(service: Service, id: string, nowIso: string, opts: { slot: number; nodeId?: string; desiredState?: TaskState }): Omit<Task, 'Meta'> {
+  return {
+    ID: id,
+    ServiceID: service.ID,
+    Slot: opts.slot,
+    NodeID: opts.nodeId ?? '',
+    Spec: service.Spec.TaskTemplate,
+    SpecVersion: { Index: service.Meta.Version.Index },
+    DesiredState: opts.desiredState ?? 'running',
+    Status: { Timestamp: nowIso, State: 'new', Message: 'created' },
+    ServiceAnnotations: { Name: service.Spec.Name, ...(service.Spec.Labels ? { Labels: service.Spec.Labels } : {}) },
+    ...(service.Endpoint ? { Endpoint: service.Endpoint } : {}),
+  };
+}
+
+/** Whether the task runs the service's current task template (SwarmKit's IsTaskDirty, inverted). */
+export function isUpToDate(task: Task, service: Service): boolean {
+  return canonicalJson(task.Spec) === canonicalJson(service.Spec.TaskTemplate);
+}
+
+export type ModeKind = 'replicated' | 'global' | 'replicated-job' | 'global-job';
+
+export function modeKind(s: Service): ModeKind {
+  if (s.Spec.Mode.Global) return 'global';
+  if (s.Spec.Mode.ReplicatedJob) return 'replicated-job';
+  if (s.Spec.Mode.GlobalJob) return 'global-job';
+  return 'replicated';
+}
+
+/** SwarmKit's InvalidNode: gone, down or drained — its tasks must run elsewhere. */
+export function nodeInvalid(n: Node | undefined): boolean {
+  return !n || n.Status.State === 'down' || n.Spec.Availability === 'drain';
+}

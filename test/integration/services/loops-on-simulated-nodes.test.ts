@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateId, type Service, type ServiceSpec } from '../../../manager/store/index.js';
+import { validateServiceSpec } from '../../../manager/controlapi/validate.js';
+import { SimCluster } from './sim-cluster.js';
+
+const S = 1_000_000_000;
+let n = 0;
+const rb = (k: number): Uint8Array => {
+  n++;
+  return Uint8Array.from({ length: k }, (_, i) => (i * 31 + n * 7) & 255);
+};
+
+async function create(c: SimCluster, body: Record<string, unknown>): Promise<Service> {
+  const spec = validateServiceSpec(body);
+  const id = generateId(rb);
+  const { result } = await c.store.update((tx) => tx.create('services', { ID: id, Spec: spec }));
+  return result;
+}
+
+async function update(c: SimCluster, id: string, f: (s: ServiceSpec) => ServiceSpec): Promise<void> {
+  await c.store.update((tx) => {
+    const s = tx.get('services', id)!;
+    const { UpdateStatus: _u, ...rest } = s;
+    tx.update('services', { ...rest, PreviousSpec: s.Spec, Spec: validateServiceSpec(f(structuredClone(s.Spec) as ServiceSpec)) });
+  });
+}
+
+const image = (i: string) => ({ ContainerSpec: { Image: i } });
+const spread = (c: SimCluster, id: string) => {
+  const m: Record<string, number> = {};
+  for (const t of c.running(id)) m[t.NodeID] = (m[t.NodeID] ?? 0) + 1;
+  return m;
+};
+
+test('replicated service scales 3 → 50 → 0, spread evenly, scaled-down tasks removed', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    for (const id of ['n1', 'n2', 'n3', 'n4', 'n5']) await c.addNode(id);
+    const s = await create(c, { Name: 'web', TaskTemplate: image('busybox'), Mode: { Replicated: { Replicas: 3 } } });
+    await c.until('3 running', () => c.running(s.ID).length === 3);
+    assert.deepEqual(c.running(s.ID).map((t) => t.Slot).sort((a, b) => a - b), [1, 2, 3]);
+    await update(c, s.ID, (sp) => ({ ...sp, Mode: { Replicated: { Replicas: 50 } } }));
+    await c.until('50 running', () => c.running(s.ID).length === 50);
+    assert.deepEqual(Object.values(spread(c, s.ID)), [10, 10, 10, 10, 10]);
+    await update(c, s.ID, (sp) => ({ ...sp, Mode: { Replicated: { Replicas: 0 } } }));
+    await c.until('all removed', () => c.tasks(s.ID).length === 0);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('global service follows nodes joining and draining', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('g1');
+    await c.addNode('g2');
+    const s = await create(c, { Name: 'agent', TaskTemplate: image('busybox'), Mode: { Global: {} } });
+    await c.until('on 2 nodes', () => c.running(s.ID).length === 2);
+    await c.addNode('g3');
+    await c.until('on 3 nodes', () => c.running(s.ID).length === 3);
+    await c.drain('g1');
+    await c.until('off g1', () => c.running(s.ID).length === 2 && c.running(s.ID).every((t) => t.NodeID !== 'g1'));
+    assert.ok(c.tasks(s.ID).filter((t) => t.NodeID === 'g1').every((t) => t.Status.State === 'shutdown'));
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a down node\'s tasks run elsewhere', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    for (const id of ['d1', 'd2', 'd3']) await c.addNode(id);
+    const s = await create(c, { Name: 'web', TaskTemplate: image('busybox'), Mode: { Replicated: { Replicas: 6 } } });
+    await c.until('6 running', () => c.running(s.ID).length === 6);
+    await c.nodeDown('d1');
+    await c.until('6 running on d2/d3', () => c.running(s.ID).filter((t) => t.NodeID !== 'd1').length === 6);
+    assert.deepEqual(spread(c, s.ID), { d2: 3, d3: 3 });
+    assert.ok(c.tasks(s.ID).filter((t) => t.NodeID === 'd1').every((t) => t.DesiredState === 'shutdown'));
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a constraint change moves the tasks to the nodes that match', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('c1', { labels: { disk: 'hdd' } });
+    await c.addNode('c2', { labels: { disk: 'ssd' } });
+    const s = await create(c, { Name: 'db', TaskTemplate: image('busybox'), Mode: { Replicated: { Replicas: 4 } }, UpdateConfig: { Parallelism: 0, Monitor: 0 } });
+    await c.until('4 running', () => c.running(s.ID).length === 4);
+    await update(c, s.ID, (sp) => ({ ...sp, TaskTemplate: { ...sp.TaskTemplate, Placement: { Constraints: ['node.labels.disk==ssd'] } } }));
+    await c.until('all on c2', () => c.running(s.ID).length === 4 && c.running(s.ID).every((t) => t.NodeID === 'c2'));
+    // a label change on the node: the constraint enforcer moves them again
+    await c.addNode('c3', { labels: { disk: 'ssd' } });
+    await c.setNode('c2', (nd) => ({ ...nd, Spec: { ...nd.Spec, Labels: { disk: 'hdd' } } }));
+    await c.until('all on c3', () => c.running(s.ID).length === 4 && c.running(s.ID).every((t) => t.NodeID === 'c3'));
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a failing task follows its restart policy: max attempts, then the slot stays failed', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('f1');
+    c.failImages.add('broken');
+    const s = await create(c, {
+      Name: 'crash',
+      TaskTemplate: { ...image('broken'), RestartPolicy: { Condition: 'on-failure', Delay: 0.05 * S, MaxAttempts: 2 } },
+      Mode: { Replicated: { Replicas: 1 } },
+    });
+    await c.until('3 failed tasks', () => c.tasks(s.ID).filter((t) => t.Status.State === 'failed').length === 3);
+    await new Promise((r) => setTimeout(r, 300));
+    const all = c.tasks(s.ID);
+    assert.equal(all.length, 3, 'first run + 2 restarts, no more');
+    assert.ok(all.every((t) => t.Slot === 1));
+    assert.equal(all.filter((t) => t.DesiredState === 'running').length, 1, 'the last failed task keeps the slot');
+  } finally {
+    await c.stop();
+  }
+});
