@@ -1,0 +1,37 @@
+/**
+ * A small Docker-API server for service tests: `serviceRoutes` over a SimCluster's store, plus the few
+ * routes the docker CLI also calls around services (/_ping, /nodes, /nodes/{id}) — in shoald those come
+ * from the engine and the CLUSTER side.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serviceRoutes } from '../../../manager/controlapi/service-routes.js';
+import { stripVersion } from '../../../worker/engine/api/version-prefix.js';
+import type { ReplicatedStore } from '../../../manager/store/index.js';
+
+export function buildServiceApi(store: ReplicatedStore): FastifyInstance {
+  const app = Fastify({ logger: false, forceCloseConnections: true, rewriteUrl: (req) => stripVersion(req.url ?? '/').url });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('Api-Version', '1.45');
+    reply.header('Ostype', 'linux');
+    reply.header('Swarm', 'active/manager');
+    return payload;
+  });
+  const ping = async () => 'OK';
+  app.get('/_ping', ping);
+  const renderNode = (n: ReturnType<typeof store.view<unknown>> & { Meta: { Version: unknown; CreatedAt: string; UpdatedAt: string } }) => {
+    const { Meta, ...rest } = n as unknown as Record<string, unknown> & { Meta: { Version: unknown; CreatedAt: string; UpdatedAt: string } };
+    return { ...rest, Version: Meta.Version, CreatedAt: Meta.CreatedAt, UpdatedAt: Meta.UpdatedAt };
+  };
+  app.get('/nodes', async () => store.view((tx) => tx.find('nodes').map((n) => renderNode(n as never))));
+  app.get('/nodes/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const n = store.view((tx) => tx.get('nodes', id));
+    if (!n) return reply.status(404).header('Content-Type', 'application/json').send(JSON.stringify({ message: `node ${id} not found` }));
+    return renderNode(n as never);
+  });
+  void app.register(serviceRoutes({ store }));
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).header('Content-Type', 'application/json').send(JSON.stringify({ message: `page not found: ${req.method} ${req.url}` }));
+  });
+  return app;
+}
