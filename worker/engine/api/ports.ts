@@ -110,6 +110,32 @@ export interface EngineApiDeps {
   connect?(network: string, container: string, body: unknown): Promise<unknown>;
   disconnect?(network: string, container: string, force: boolean): Promise<unknown>;
   info: EngineInfo;
+  /** the `Swarm` section of `GET /info` (and the `Swarm` header of `/_ping`); absent → inactive */
+  swarm?: SwarmInfoProvider;
+}
+
+/** Docker's `SwarmInfo` shape (`GET /info` → `Swarm`). Fields beyond these pass through unchanged. */
+export interface SwarmInfo {
+  NodeID: string;
+  NodeAddr: string;
+  /** '' | 'inactive' | 'pending' | 'active' | 'error' | 'locked' */
+  LocalNodeState: string;
+  ControlAvailable: boolean;
+  Error: string;
+  RemoteManagers: { NodeID: string; Addr: string }[] | null;
+  Nodes?: number;
+  Managers?: number;
+  Cluster?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+export interface SwarmInfoProvider {
+  swarmInfo(): SwarmInfo | Promise<SwarmInfo>;
+}
+
+/** Docker's answer when this node is in no swarm. */
+export function inactiveSwarmInfo(): SwarmInfo {
+  return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
 }
 
 export interface EngineInfo {

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import { containerRoutes } from './containers.js';
 import { eventRoutes } from './events-route.js';
@@ -28,6 +28,8 @@ export interface ApiLogger {
 
 export interface BuildApiOptions {
   log?: ApiLogger;
+  /** extra route plugins (e.g. the swarm's /swarm, /nodes, /services) registered after the engine's routes */
+  plugins?: FastifyPluginAsync[];
 }
 
 export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): FastifyInstance {
@@ -93,6 +95,7 @@ export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): Fasti
   void app.register(imageRoutes(deps));
   void app.register(containerRoutes(deps));
   void app.register(execRoutes(deps));
+  for (const plugin of opts.plugins ?? []) void app.register(plugin);
   return app;
 }
 

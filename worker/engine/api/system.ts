@@ -1,7 +1,7 @@
 /** System endpoints: `/_ping` (GET and HEAD), `/version`, `/info`, `/system/df`. */
 import { cpus, hostname, release, totalmem } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
-import type { EngineApiDeps } from './ports.js';
+import { inactiveSwarmInfo, type EngineApiDeps, type SwarmInfo } from './ports.js';
 import { isRecord } from './route-helpers.js';
 import { API_VERSION, MIN_API_VERSION } from './version-prefix.js';
 
@@ -10,7 +10,6 @@ const PING_HEADERS = {
   'Docker-Experimental': 'false',
   Ostype: 'linux',
   'Builder-Version': '1',
-  Swarm: 'inactive',
   'Cache-Control': 'no-cache, no-store, must-revalidate',
   Pragma: 'no-cache',
 };
@@ -52,7 +51,7 @@ export function versionBody(deps: EngineApiDeps): Record<string, unknown> {
   };
 }
 
-export function infoBody(deps: EngineApiDeps): Record<string, unknown> {
+export function infoBody(deps: EngineApiDeps, swarm: SwarmInfo = inactiveSwarmInfo()): Record<string, unknown> {
   const c = countContainers(deps);
   const images = deps.images ? deps.images.list().length : 0;
   return {
@@ -102,7 +101,7 @@ export function infoBody(deps: EngineApiDeps): Record<string, unknown> {
     ServerVersion: deps.info.version,
     Runtimes: { [deps.info.runtime]: { path: deps.info.runtime } },
     DefaultRuntime: deps.info.runtime,
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    Swarm: swarm,
     LiveRestoreEnabled: true,
     Isolation: '',
     InitBinary: '',
@@ -114,15 +113,27 @@ export function infoBody(deps: EngineApiDeps): Record<string, unknown> {
   };
 }
 
+/** The swarm provider's view, or Docker's inactive shape when there is none. */
+export async function swarmInfo(deps: EngineApiDeps): Promise<SwarmInfo> {
+  return deps.swarm ? await deps.swarm.swarmInfo() : inactiveSwarmInfo();
+}
+
+/** Docker's `Swarm` ping header: the node state, with `/manager` or `/worker` appended when active. */
+export function pingSwarmHeader(s: SwarmInfo): string {
+  if (s.LocalNodeState === '') return 'inactive';
+  if (s.LocalNodeState !== 'active') return s.LocalNodeState;
+  return `active/${s.ControlAvailable ? 'manager' : 'worker'}`;
+}
+
 export function systemRoutes(deps: EngineApiDeps): FastifyPluginAsync {
   return async (app) => {
     // HEAD /_ping comes from fastify's automatic HEAD route: same headers, no body.
     app.get('/_ping', async (_req, reply) => {
-      void reply.headers(PING_HEADERS).header('Content-Type', 'text/plain; charset=utf-8');
+      void reply.headers(PING_HEADERS).header('Swarm', pingSwarmHeader(await swarmInfo(deps))).header('Content-Type', 'text/plain; charset=utf-8');
       return 'OK';
     });
     app.get('/version', async () => versionBody(deps));
-    app.get('/info', async () => infoBody(deps));
+    app.get('/info', async () => infoBody(deps, await swarmInfo(deps)));
     app.get('/system/df', async () => {
       const images = deps.images?.list() ?? [];
       const containers = deps.containers?.list({ all: true, filters: new Map() });
