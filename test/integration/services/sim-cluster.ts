@@ -4,9 +4,34 @@
  * state passes running; tests can fail tasks, take nodes down, drain them, change labels.
  */
 import { createStandaloneStore, defaultSwarmSpec, type Node, type ReplicatedStore, type Task } from '../../../manager/store/index.js';
-import { serviceLoops } from '../../../manager/orchestrator/index.js';
+import { serviceLoops, type Timers } from '../../../manager/orchestrator/index.js';
 import type { LeaderLoop } from '../../../manager/node/leader-loop.js';
 import { stateOrder } from '../../../manager/orchestrator/task-state.js';
+
+/** Time that moves only when the test says so; the loops' delays fire from `advance`. */
+export class ManualClock implements Timers {
+  t = 1_700_000_000_000;
+  private seq = 0;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+  now = (): number => this.t;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const h = ++this.seq;
+    this.pending.set(h, { at: this.t + ms, fn });
+    return h;
+  }
+  clearTimeout(h: unknown): void {
+    this.pending.delete(h as number);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+    for (const [h, p] of [...this.pending].sort((a, b) => a[1].at - b[1].at)) {
+      if (p.at <= this.t) {
+        this.pending.delete(h);
+        p.fn();
+      }
+    }
+  }
+}
 
 const silent = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
@@ -18,9 +43,12 @@ export class SimCluster {
   failImages = new Set<string>();
   private seed = 1;
 
-  constructor() {
-    this.store = createStandaloneStore({ now: () => new Date().toISOString() });
-    this.loops = serviceLoops();
+  private readonly now: () => number;
+
+  constructor(opts: { clock?: ManualClock } = {}) {
+    this.now = opts.clock?.now ?? Date.now;
+    this.store = createStandaloneStore({ now: () => new Date(this.now()).toISOString() });
+    this.loops = serviceLoops(opts.clock ? { timers: opts.clock } : {});
   }
 
   random = (): number => {
@@ -41,7 +69,7 @@ export class SimCluster {
         RootCADigest: '',
       });
     });
-    for (const l of this.loops) await l.start({ store: this.store, now: () => Date.now(), random: this.random, log: silent, nodeId: 'manager' });
+    for (const l of this.loops) await l.start({ store: this.store, now: this.now, random: this.random, log: silent, nodeId: 'manager' });
     this.agentWatch = this.store.watch({ tables: ['tasks', 'nodes'] });
     const w = this.agentWatch;
     void (async () => {
