@@ -125,3 +125,56 @@ test('a failing task follows its restart policy: max attempts, then the slot sta
     await c.stop();
   }
 });
+
+test('a task that fits nowhere stays pending with Docker\'s reason, and is placed when a fitting node joins', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('p1', { labels: { gpu: 'no' } });
+    const s = await create(c, { Name: 'gpu', TaskTemplate: { ...image('cuda'), Placement: { Constraints: ['node.labels.gpu==yes'] } }, Mode: { Replicated: { Replicas: 2 } } });
+    await c.until('pending with a reason', () => c.tasks(s.ID).length === 2 && c.tasks(s.ID).every((t) => t.Status.State === 'pending' && t.Status.Err !== undefined));
+    assert.equal(c.tasks(s.ID)[0]!.Status.Err, 'no suitable node (scheduling constraints not satisfied on 1 node)');
+    await c.addNode('p2', { labels: { gpu: 'yes' } });
+    await c.until('both run on p2', () => c.running(s.ID).length === 2 && c.running(s.ID).every((t) => t.NodeID === 'p2'));
+  } finally {
+    await c.stop();
+  }
+});
+
+test('global job runs once on every eligible node, also on a node that joins later', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('gj1');
+    await c.addNode('gj2', { role: 'manager' });
+    const s = await create(c, { Name: 'once', TaskTemplate: { ...image('migrate'), Placement: { Constraints: ['node.role==worker'] } }, Mode: { GlobalJob: {} } });
+    await c.until('running on gj1', () => c.running(s.ID).length === 1 && c.running(s.ID)[0]!.NodeID === 'gj1');
+    const t = c.running(s.ID)[0]!;
+    await c.store.update((tx) => {
+      const cur = tx.get('tasks', t.ID)!;
+      tx.update('tasks', { ...cur, Status: { ...cur.Status, State: 'complete' } });
+    });
+    await c.addNode('gj3');
+    await c.until('running on gj3', () => c.running(s.ID).length === 1 && c.running(s.ID)[0]!.NodeID === 'gj3');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(c.tasks(s.ID).filter((x) => x.NodeID === 'gj1').length, 1, 'the completed job is not re-run');
+    assert.equal(c.tasks(s.ID).filter((x) => x.NodeID === 'gj2').length, 0, 'the manager does not match the constraint');
+  } finally {
+    await c.stop();
+  }
+});
+
+test('published ports: the allocator fills Endpoint.Ports (dynamic from 30000) and tasks carry them', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('e1');
+    const s = await create(c, { Name: 'pub', TaskTemplate: image('nginx'), Mode: { Replicated: { Replicas: 1 } }, EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080 }, { TargetPort: 443 }] } });
+    await c.until('running', () => c.running(s.ID).length === 1);
+    const svc = c.store.view((tx) => tx.get('services', s.ID)!);
+    assert.deepEqual(svc.Endpoint?.Ports?.map((p) => [p.TargetPort, p.PublishedPort, p.PublishMode]), [[80, 8080, 'ingress'], [443, 30000, 'ingress']]);
+    assert.deepEqual(c.running(s.ID)[0]!.Endpoint?.Ports, svc.Endpoint?.Ports);
+  } finally {
+    await c.stop();
+  }
+});
