@@ -9,6 +9,7 @@ import { DEFAULT_HOST, HostAddressError } from './host-address.js';
 import { registerContainerCommands } from './shoal/container-commands.js';
 import { registerImageCommands } from './shoal/image-commands.js';
 import { FlagError } from './shoal/run-flags.js';
+import { registerServiceCommands } from './shoal/service-commands.js';
 import { registerSystemCommands } from './shoal/system-commands.js';
 import { registerNetworkCommands, registerVolumeCommands } from './shoal/volume-network-commands.js';
 
@@ -42,6 +43,7 @@ export function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => voi
   registerVolumeCommands(program, getClient);
   registerNetworkCommands(program, getClient);
   registerSystemCommands(program, getClient);
+  registerServiceCommands(program, getClient);
   return program;
 }
 
