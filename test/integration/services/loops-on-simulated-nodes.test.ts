@@ -178,3 +178,23 @@ test('published ports: the allocator fills Endpoint.Ports (dynamic from 30000) a
     await c.stop();
   }
 });
+
+test('stopped loops (leadership lost) change nothing; started again (new leader) they pick up from the store', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('l1');
+    await c.addNode('l2');
+    const s = await create(c, { Name: 'lead', TaskTemplate: image('busybox'), Mode: { Replicated: { Replicas: 2 } } });
+    await c.until('2 running', () => c.running(s.ID).length === 2);
+    for (const l of c.loops) await l.stop();
+    await update(c, s.ID, (sp) => ({ ...sp, Mode: { Replicated: { Replicas: 4 } } }));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(c.tasks(s.ID).length, 2, 'no leader, no new tasks');
+    const silent = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+    for (const l of c.loops) await l.start({ store: c.store, now: Date.now, random: c.random, log: silent, nodeId: 'manager-2' });
+    await c.until('4 running', () => c.running(s.ID).length === 4);
+  } finally {
+    await c.stop();
+  }
+});
