@@ -150,15 +150,25 @@ export class ContainerManager {
   /** Starts a created or exited container; false when it was already running (Docker's 304). */
   async start(idOrName: string): Promise<boolean> {
     const r0 = this.store.get(idOrName);
-    return this.lock.run(r0.id, async () => {
-      const r = this.store.get(r0.id);
-      if (r.state.status === 'running') return false;
-      if (r.state.status === 'removing' || r.state.status === 'dead') throw conflict(`container ${r.id} is marked for removal and cannot be started`);
-      this.cancelRestart(r.id);
-      r.manualStop = false;
-      await this.doStart(r);
-      return true;
-    });
+    let startFailed = false;
+    try {
+      return await this.lock.run(r0.id, async () => {
+        const r = this.store.get(r0.id);
+        if (r.state.status === 'running') return false;
+        if (r.state.status === 'removing' || r.state.status === 'dead') throw conflict(`container ${r.id} is marked for removal and cannot be started`);
+        this.cancelRestart(r.id);
+        r.manualStop = false;
+        startFailed = true;
+        await this.doStart(r);
+        startFailed = false;
+        return true;
+      });
+    } catch (e) {
+      // Docker removes an AutoRemove (--rm) container whose start failed before answering, so a
+      // client waiting for condition=removed is released and nothing is left behind.
+      if (startFailed && r0.config.HostConfig?.AutoRemove) await this.remove(r0.id, { force: true, v: true }).catch(() => undefined);
+      throw e;
+    }
   }
 
   private async doStart(r: ContainerRecord): Promise<void> {
