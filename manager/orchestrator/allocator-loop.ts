@@ -1,72 +1,189 @@
 /**
- * The allocator loop: services get their Endpoint (ingress published ports from the cluster-wide table,
- * dynamic ones from 30000–32767); new tasks get the service's Endpoint and move NEW → PENDING. Ports of
- * deleted services are given back.
+ * The allocator loop (SwarmKit's allocator): overlay networks get a subnet and a VXLAN ID
+ * (`DriverState` + `IPAMOptions`); services get their Endpoint — ingress published ports from the
+ * cluster-wide table (dynamic ones from 30000–32767) and, in vip mode, one virtual IP per attached
+ * network; new tasks get an address on each of their networks (`NetworksAttachments`) and the
+ * service's Endpoint, and move NEW → PENDING. Addresses of ended or deleted tasks, and the ports and
+ * VIPs of deleted services, are given back. The leader rebuilds the tables from the store on start.
  */
-import { PortAllocator, type PortConfig as AllocPort } from '../allocator/index.js';
-import { canonicalJson, type Endpoint, type Service, type TableName } from '../store/index.js';
+import { NetworkAllocator, PortAllocator, type NetworkAllocation, type PortConfig as AllocPort } from '../allocator/index.js';
+import { canonicalJson, type Endpoint, type Network, type ReadTx, type Service, type TableName, type Task } from '../store/index.js';
 import { ReconcileLoop } from './loop-base.js';
+import { isTerminal } from './task-state.js';
+
+export const VXLAN_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
+
+/** The allocation recorded on a network object, if any. */
+export function recordedAllocation(n: Network): NetworkAllocation | undefined {
+  const cfg = n.IPAMOptions?.Configs?.[0];
+  const vni = Number(n.DriverState?.Options?.[VXLAN_OPTION]);
+  if (!cfg?.Subnet || !cfg.Gateway || !Number.isInteger(vni) || vni <= 0) return undefined;
+  return { subnet: cfg.Subnet, gateway: cfg.Gateway, vni, ...(cfg.IPRange ? { ipRange: cfg.IPRange } : {}) };
+}
+
+const isOverlay = (n: Network): boolean => (n.Spec.DriverConfiguration?.Name ?? 'overlay') === 'overlay';
+
+/** Network targets of a spec resolved to IDs (targets may be names, as stacks write them). */
+function networkIds(tx: ReadTx, targets: readonly { Target: string }[] | undefined): (string | undefined)[] {
+  return (targets ?? []).map((t) => {
+    if (tx.get('networks', t.Target)) return t.Target;
+    return tx.find('networks', { name: t.Target })[0]?.ID;
+  });
+}
 
 export class AllocatorLoop extends ReconcileLoop {
   readonly name = 'allocator';
-  protected readonly tables: readonly TableName[] = ['tasks', 'services'];
+  protected readonly tables: readonly TableName[] = ['tasks', 'services', 'networks'];
   private ports = new PortAllocator();
+  private nets = new NetworkAllocator();
+  private readonly taskAddrs = new Set<string>();
 
   protected override onStart(): void {
     const names = new Map<string, string>();
     this.ports = new PortAllocator(undefined, (id) => names.get(id) ?? id);
+    this.nets = new NetworkAllocator();
+    this.taskAddrs.clear();
     this.ctx.store.view((tx) => {
+      for (const n of tx.find('networks')) {
+        const a = recordedAllocation(n);
+        if (a) {
+          try {
+            this.nets.restoreNetwork(n.ID, a);
+          } catch (e) {
+            this.ctx.log.warn({ network: n.ID, err: (e as Error).message }, 'network allocation not restored');
+          }
+        }
+      }
       for (const s of tx.find('services')) {
         names.set(s.ID, s.Spec.Name);
         if (s.Endpoint?.Ports) this.ports.restore(s.ID, s.Endpoint.Ports as AllocPort[]);
+        for (const v of s.Endpoint?.VirtualIPs ?? []) this.safe(() => this.nets.allocateVip(s.ID, v.NetworkID, v.Addr));
+      }
+      for (const t of tx.find('tasks')) {
+        if (isTerminal(t.Status.State)) continue;
+        for (const a of t.NetworksAttachments ?? []) {
+          for (const addr of a.Addresses) this.safe(() => this.nets.allocateTaskAddress(t.ID, a.Network.ID, addr));
+          this.taskAddrs.add(t.ID);
+        }
       }
     });
   }
 
-  private endpointFor(s: Service): Endpoint {
+  private safe(f: () => unknown): void {
+    try {
+      f();
+    } catch (e) {
+      this.ctx.log.warn({ err: (e as Error).message }, 'allocation not restored');
+    }
+  }
+
+  /** The Endpoint the service should have now, or undefined while one of its networks is unallocated. */
+  private endpointFor(tx: ReadTx, s: Service): Endpoint | undefined {
     const spec = s.Spec.EndpointSpec ?? { Mode: 'vip' as const };
     const ports = this.ports.allocate(s.ID, (spec.Ports ?? []) as AllocPort[]) as Endpoint['Ports'];
-    return { Spec: spec, ...(ports && ports.length > 0 ? { Ports: ports } : {}), VirtualIPs: s.Endpoint?.VirtualIPs ?? [] };
+    const vips: { NetworkID: string; Addr: string }[] = [];
+    if ((spec.Mode ?? 'vip') === 'vip') {
+      for (const id of networkIds(tx, s.Spec.TaskTemplate.Networks)) {
+        if (!id || !this.nets.network(id)) return undefined;
+        vips.push({ NetworkID: id, Addr: this.nets.allocateVip(s.ID, id) });
+      }
+    }
+    const keep = new Set(vips.map((v) => v.NetworkID));
+    for (const v of s.Endpoint?.VirtualIPs ?? []) if (!keep.has(v.NetworkID)) this.nets.releaseVips(s.ID, v.NetworkID);
+    return { Spec: spec, ...(ports && ports.length > 0 ? { Ports: ports } : {}), VirtualIPs: vips };
   }
 
   protected async reconcile(): Promise<void> {
-    const { services, newTasks, live } = this.ctx.store.view((tx) => ({
-      services: tx.find('services'),
-      newTasks: tx.find('tasks', { index: 'state', key: 'new' }).map((t) => t.ID),
-      live: new Set(tx.find('services').map((s) => s.ID)),
+    const live = this.ctx.store.view((tx) => ({
+      services: new Set(tx.find('services').map((s) => s.ID)),
+      networks: new Set(tx.find('networks').map((n) => n.ID)),
+      tasks: new Map(tx.find('tasks').map((t) => [t.ID, t] as const)),
     }));
-    for (const id of this.ports.heldServices()) if (!live.has(id)) this.ports.release(id);
+    for (const id of this.ports.heldServices()) {
+      if (!live.services.has(id)) {
+        this.ports.release(id);
+        this.nets.releaseVips(id);
+      }
+    }
+    for (const id of [...this.taskAddrs]) {
+      const t = live.tasks.get(id);
+      if (!t || isTerminal(t.Status.State)) {
+        this.nets.releaseTask(id);
+        this.taskAddrs.delete(id);
+      }
+    }
     const now = this.nowIso();
     await this.ctx.store.batch(async (b) => {
-      for (const s of services) {
-        if (s.Endpoint && canonicalJson(s.Endpoint.Spec) === canonicalJson(s.Spec.EndpointSpec ?? { Mode: 'vip' })) continue;
-        let ep: Endpoint;
+      // networks
+      const nets = this.ctx.store.view((tx) => tx.find('networks'));
+      for (const n of nets) {
+        if (!isOverlay(n) || this.nets.network(n.ID)) continue;
+        let a: NetworkAllocation;
         try {
-          ep = this.endpointFor(s);
+          const cfg = n.Spec.IPAMOptions?.Configs?.[0];
+          a = this.nets.allocateNetwork({ id: n.ID, ...(cfg?.Subnet ? { subnet: cfg.Subnet } : {}), ...(cfg?.Gateway ? { gateway: cfg.Gateway } : {}), ...(cfg?.IPRange ? { ipRange: cfg.IPRange } : {}) });
         } catch (e) {
-          this.ctx.log.warn({ service: s.ID, err: (e as Error).message }, 'port allocation failed');
+          this.ctx.log.warn({ network: n.ID, err: (e as Error).message }, 'network allocation failed');
           continue;
         }
         await b.update((tx) => {
-          const cur = tx.get('services', s.ID);
-          if (!cur || cur.Meta.Version.Index !== s.Meta.Version.Index) return;
-          tx.update('services', { ...cur, Endpoint: ep });
+          const cur = tx.get('networks', n.ID);
+          if (!cur) return;
+          tx.update('networks', {
+            ...cur,
+            DriverState: { Name: 'overlay', Options: { ...(cur.DriverState?.Options ?? {}), [VXLAN_OPTION]: String(a.vni) } },
+            IPAMOptions: { Driver: { Name: 'default' }, Configs: [{ Subnet: a.subnet, Gateway: a.gateway, ...(a.ipRange ? { IPRange: a.ipRange } : {}) }] },
+          });
         });
       }
-      for (const id of newTasks) {
+      // service endpoints
+      const services = this.ctx.store.view((tx) => tx.find('services'));
+      for (const s of services) {
+        let ep: Endpoint | undefined;
+        try {
+          ep = this.ctx.store.view((tx) => this.endpointFor(tx, s));
+        } catch (e) {
+          this.ctx.log.warn({ service: s.ID, err: (e as Error).message }, 'endpoint allocation failed');
+          continue;
+        }
+        if (!ep || (s.Endpoint && canonicalJson(s.Endpoint) === canonicalJson(ep))) continue;
+        const endpoint = ep;
+        await b.update((tx) => {
+          const cur = tx.get('services', s.ID);
+          if (!cur || cur.Meta.Version.Index !== s.Meta.Version.Index) return;
+          tx.update('services', { ...cur, Endpoint: endpoint });
+        });
+      }
+      // new tasks
+      const fresh = [...live.tasks.values()].filter((t) => t.Status.State === 'new').map((t) => t.ID);
+      for (const id of fresh) {
         await b.update((tx) => {
           const t = tx.get('tasks', id);
           if (!t || t.Status.State !== 'new') return;
           const svc = tx.get('services', t.ServiceID);
           if (!svc) return;
-          if (!svc.Endpoint && (svc.Spec.EndpointSpec?.Ports ?? []).length > 0) return; // wait for its ports
+          if (!svc.Endpoint) return; // wait for the service's endpoint
+          const attachments = this.attach(tx, t);
+          if (!attachments) return; // a network is not allocated yet
           tx.update('tasks', {
             ...t,
-            ...(svc.Endpoint ? { Endpoint: svc.Endpoint } : {}),
+            Endpoint: svc.Endpoint,
+            ...(attachments.length > 0 ? { NetworksAttachments: attachments } : {}),
             Status: { Timestamp: now, State: 'pending', Message: 'pending task scheduling' },
           });
         });
       }
     });
+  }
+
+  private attach(tx: ReadTx, t: Task): Task['NetworksAttachments'] | undefined {
+    const out: NonNullable<Task['NetworksAttachments']> = [];
+    for (const id of networkIds(tx, t.Spec.Networks)) {
+      const n = id ? tx.get('networks', id) : undefined;
+      if (!n || !this.nets.network(n.ID) || !recordedAllocation(n)) return undefined;
+      out.push({ Network: n, Addresses: [this.nets.allocateTaskAddress(t.ID, n.ID)] });
+      this.taskAddrs.add(t.ID);
+    }
+    return out;
   }
 }

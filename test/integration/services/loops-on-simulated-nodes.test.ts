@@ -198,3 +198,33 @@ test('stopped loops (leadership lost) change nothing; started again (new leader)
     await c.stop();
   }
 });
+
+test('overlay networks get a subnet and VXLAN ID, services a VIP per network, tasks distinct addresses (network named by name)', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    await c.addNode('v1');
+    await c.store.update((tx) => tx.create('networks', { ID: 'net00000000000000000000001', Spec: { Name: 'backend', DriverConfiguration: { Name: 'overlay' }, Scope: 'swarm' } }));
+    const s = await create(c, { Name: 'vip', TaskTemplate: { ...image('app'), Networks: [{ Target: 'backend' }], RestartPolicy: { Delay: 0 } }, Mode: { Replicated: { Replicas: 3 } } });
+    await c.until('3 running', () => c.running(s.ID).length === 3);
+    const net = c.store.view((tx) => tx.get('networks', 'net00000000000000000000001')!);
+    assert.deepEqual(net.IPAMOptions?.Configs, [{ Subnet: '10.0.0.0/24', Gateway: '10.0.0.1' }]);
+    assert.equal(net.DriverState?.Options?.['com.docker.network.driver.overlay.vxlanid_list'], '4096');
+    const svc = c.store.view((tx) => tx.get('services', s.ID)!);
+    assert.deepEqual(svc.Endpoint?.VirtualIPs, [{ NetworkID: 'net00000000000000000000001', Addr: '10.0.0.2/24' }]);
+    const addrs = c.running(s.ID).map((t) => t.NetworksAttachments?.[0]?.Addresses[0]).sort();
+    assert.deepEqual(addrs, ['10.0.0.3/24', '10.0.0.4/24', '10.0.0.5/24']);
+    // a replacement gets an address of its own (allocation is serial: the freed one is not reused at once)
+    const victim = c.running(s.ID).find((t) => t.NetworksAttachments?.[0]?.Addresses[0] === '10.0.0.4/24')!;
+    await c.store.update((tx) => {
+      const cur = tx.get('tasks', victim.ID)!;
+      tx.update('tasks', { ...cur, Status: { ...cur.Status, State: 'failed', Err: 'boom' } });
+    });
+    await c.until('replacement runs', () => c.running(s.ID).length === 3 && !c.running(s.ID).some((t) => t.ID === victim.ID), 15_000);
+    const now = c.running(s.ID).map((t) => t.NetworksAttachments?.[0]?.Addresses[0]!);
+    assert.equal(new Set(now).size, 3);
+    assert.ok(now.every((a) => /^10\.0\.0\.\d+\/24$/.test(a) && a !== '10.0.0.2/24'), now.join());
+  } finally {
+    await c.stop();
+  }
+});
