@@ -228,3 +228,22 @@ test('overlay networks get a subnet and VXLAN ID, services a VIP per network, ta
     await c.stop();
   }
 });
+
+test('drain moves replicated tasks off a node; pause keeps them but places nothing new there', async () => {
+  const c = new SimCluster();
+  await c.start();
+  try {
+    for (const id of ['a1', 'a2', 'a3']) await c.addNode(id);
+    const s = await create(c, { Name: 'web', TaskTemplate: image('busybox'), Mode: { Replicated: { Replicas: 3 } } });
+    await c.until('3 running', () => c.running(s.ID).length === 3);
+    await c.setNode('a2', (nd) => ({ ...nd, Spec: { ...nd.Spec, Availability: 'pause' } }));
+    await update(c, s.ID, (sp) => ({ ...sp, Mode: { Replicated: { Replicas: 5 } } }));
+    await c.until('5 running', () => c.running(s.ID).length === 5);
+    assert.deepEqual(spread(c, s.ID), { a1: 2, a2: 1, a3: 2 });
+    await c.drain('a3');
+    await c.until('off a3', () => c.running(s.ID).length === 5 && !c.running(s.ID).some((t) => t.NodeID === 'a3'));
+    assert.deepEqual(spread(c, s.ID), { a1: 4, a2: 1 });
+  } finally {
+    await c.stop();
+  }
+});
