@@ -194,3 +194,43 @@ test('the reaper keeps at most TaskHistoryRetentionLimit tasks per slot', async 
     await c.stop();
   }
 });
+
+for (const failAfterMs of [500, 1001]) {
+  test(`monitor 1 s: a new task failing ${failAfterMs} ms after it started ${failAfterMs < 1000 ? 'pauses the update' : 'does not count as an update failure'}`, async () => {
+    const clock = new ManualClock();
+    const c = new SimCluster({ clock });
+    await c.start();
+    try {
+      await c.addNode('m1');
+      const s = await create(c, {
+        Name: 'mon',
+        TaskTemplate: { ContainerSpec: { Image: 'app:1' }, RestartPolicy: { Delay: 0 } },
+        Mode: { Replicated: { Replicas: 2 } },
+        UpdateConfig: { Parallelism: 1, Delay: 5 * S, Monitor: 1 * S, FailureAction: 'pause' },
+      });
+      await c.until('2 running', () => c.running(s.ID).length === 2);
+      await setImage(c, s.ID, 'app:2');
+      await c.until('first new task running', () => c.running(s.ID).some((t) => t.Spec.ContainerSpec.Image === 'app:2'));
+      await settle();
+      const first = c.running(s.ID).find((t) => t.Spec.ContainerSpec.Image === 'app:2')!;
+      clock.advance(failAfterMs);
+      await settle();
+      await c.store.update((tx) => {
+        const cur = tx.get('tasks', first.ID)!;
+        tx.update('tasks', { ...cur, Status: { ...cur.Status, State: 'failed', Err: 'exit 1' } });
+      });
+      await settle();
+      if (failAfterMs < 1000) {
+        await c.until('paused', () => status(c, s.ID)?.State === 'paused');
+      } else {
+        clock.advance(5000);
+        await c.until('second batch running', () => c.running(s.ID).filter((t) => t.Spec.ContainerSpec.Image === 'app:2').length === 2);
+        await settle();
+        clock.advance(1001);
+        await c.until('completed', () => status(c, s.ID)?.State === 'completed');
+      }
+    } finally {
+      await c.stop();
+    }
+  });
+}
