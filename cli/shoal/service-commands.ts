@@ -162,8 +162,9 @@ async function waitConverged(c: ApiClient, id: string, out: NodeJS.WritableStrea
     const up = new Set(nodes.filter((x) => s(asRecord(x['Status'])['State']) !== 'down').map((x) => s(x['ID'])));
     const live = tasks.filter((t) => ['running', 'ready'].includes(s(t['DesiredState'])) && up.has(s(t['NodeID'])));
     const running = live.filter((t) => s(asRecord(t['Status'])['State']) === 'running').length;
-    const mode = asRecord(asRecord(svc['Spec'])['Mode']);
-    const want = replicasOf(svc) ?? (mode['Global'] ? up.size && live.length : live.length);
+    // desired count as the daemon computes it (replicas, or eligible nodes for a global service)
+    const listed = asArray(await c.json('GET', '/services', { query: { status: true, filters: JSON.stringify({ id: { [id]: true } }) } })).map(asRecord);
+    const want = replicasOf(svc) ?? n(asRecord(listed.find((x) => s(x['ID']) === id)?.['ServiceStatus'])['DesiredTasks'], live.length);
     const line = `overall progress: ${running} out of ${want} tasks`;
     if (line !== last) {
       out.write(`${line}\n`);

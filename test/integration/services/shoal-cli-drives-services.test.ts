@@ -78,3 +78,27 @@ test('shoal service create/ls/ps/scale/update/rollback/rm', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('shoal service create --mode global waits until every eligible node runs a task', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-svc-shoal-g-'));
+  const sock = join(dir, 'api.sock');
+  const c = new SimCluster();
+  await c.start();
+  const app = buildServiceApi(c.store);
+  try {
+    for (const id of ['gnode1', 'gnode2', 'gnode3']) await c.addNode(id);
+    await app.listen({ path: sock });
+    const cr = await shoal(sock, ['service', 'create', '--name', 'mon', '--mode', 'global', '--update-monitor', '100ms', 'agent:1']);
+    assert.equal(cr.code, 0, cr.stderr);
+    const id = cr.stdout.split('\n')[0]!;
+    assert.match(cr.stdout, /overall progress: 3 out of 3 tasks\n/);
+    assert.doesNotMatch(cr.stdout, /overall progress: 0 out of 0 tasks/);
+    assert.equal(c.running(id).length, 3);
+    const ls = await shoal(sock, ['service', 'ls']);
+    assert.match(ls.stdout, /mon\s+global\s+3\/3\s+agent:1/);
+  } finally {
+    await app.close();
+    await c.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
