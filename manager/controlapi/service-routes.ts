@@ -10,6 +10,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { isStoreError, generateId, type ReadTx, type ReplicatedStore, type Service, type ServiceSpec, type Task } from '../store/index.js';
 import { isUpToDate, modeKind } from '../orchestrator/task-factory.js';
 import { nodeEligible } from '../orchestrator/orchestrator-loop.js';
+import { RegistryClient, registryTarget } from '../../worker/engine/image/registry-client.js';
 import { insertDefaults, validateServiceSpec, validateServiceUpdate, ValidationError } from './validate.js';
 
 export interface ServiceRoutesDeps {
@@ -117,6 +118,46 @@ const truthy = (v: unknown): boolean => v === '1' || v === 'true' || v === 'True
 
 function taskName(t: Task): string {
   return `${t.ServiceAnnotations.Name}.${t.Slot > 0 ? t.Slot : t.NodeID}.${t.ID}`;
+}
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  platform?: { architecture?: string; os?: string; variant?: string };
+}
+
+/** Docker's DistributionInspect: the manifest descriptor by tag, and the platforms it offers. */
+export async function distributionInspect(ref: string, timeoutMs = 15_000): Promise<{ Descriptor: Descriptor; Platforms: { architecture: string; os: string; variant?: string }[] }> {
+  let target;
+  try {
+    target = registryTarget(ref);
+  } catch (e) {
+    throw new HttpError(400, `name: ${(e as Error).message}`);
+  }
+  const client = new RegistryClient(target, { timeoutMs, blobTimeoutMs: timeoutMs });
+  let m;
+  try {
+    m = await client.manifest(target.reference);
+  } catch (e) {
+    const status = (e as { status?: number }).status === 404 ? 404 : 500;
+    throw new HttpError(status, (e as Error).message);
+  }
+  const doc = JSON.parse(m.bytes.toString('utf8')) as { mediaType?: string; manifests?: Descriptor[]; config?: { digest: string } };
+  const mediaType = m.mediaType || doc.mediaType || '';
+  const Platforms: { architecture: string; os: string; variant?: string }[] = [];
+  if (doc.manifests) {
+    for (const d of doc.manifests) {
+      const p = d.platform;
+      if (p?.os && p.architecture && p.os !== 'unknown') Platforms.push({ architecture: p.architecture, os: p.os, ...(p.variant ? { variant: p.variant } : {}) });
+    }
+  } else if (doc.config?.digest) {
+    const chunks: Buffer[] = [];
+    for await (const c of await client.blob(doc.config.digest as never)) chunks.push(c as Buffer);
+    const cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { architecture?: string; os?: string; variant?: string };
+    if (cfg.architecture && cfg.os) Platforms.push({ architecture: cfg.architecture, os: cfg.os, ...(cfg.variant ? { variant: cfg.variant } : {}) });
+  }
+  return { Descriptor: { mediaType, digest: m.digest, size: m.bytes.length }, Platforms };
 }
 
 export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
@@ -286,6 +327,19 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
             .map(renderTask);
         });
         return reply.send(out);
+      } catch (e) {
+        return errorReply(reply, e);
+      }
+    });
+
+    // GET /distribution/{name}/json: the digest and platforms `docker service create|update` pin the image to
+    app.get('/distribution/*', async (req, reply) => {
+      try {
+        const rest = (req.params as { '*': string })['*'];
+        if (!rest.endsWith('/json')) throw new HttpError(404, `page not found: GET /distribution/${rest}`);
+        const ref = decodeURIComponent(rest.slice(0, -'/json'.length));
+        if (ref === '') throw new HttpError(400, 'name: an image reference is required');
+        return reply.send(await distributionInspect(ref));
       } catch (e) {
         return errorReply(reply, e);
       }

@@ -1,7 +1,8 @@
 /**
  * The real docker CLI (v28, on PATH) against serviceRoutes on a unix socket, with simulated nodes
  * playing the agents: create waits for convergence, ls/ps/inspect read our shapes, scale, update
- * --image rolls, rollback returns to the previous spec, rm removes the service and its tasks.
+ * --image rolls (--no-resolve-image: tests talk to 127.0.0.0/8 only; the digest pinning is tested with a
+ * local registry in distribution-pins-images), rollback returns to the previous spec, rm removes the service and its tasks.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +34,7 @@ test('docker service create/ls/ps/inspect/scale/update/rollback/rm against servi
     for (const n of ['clinode1', 'clinode2', 'clinode3']) await c.addNode(`${n}00000000000000000`.slice(0, 25), { hostname: n });
     await app.listen({ path: sock });
 
-    const created = await docker(sock, ['service', 'create', '--name', 'web', '--replicas', '5', '--update-monitor', '200ms', '--rollback-monitor', '200ms', '-p', '8080:80', 'busybox:1.36', 'httpd', '-f']);
+    const created = await docker(sock, ['service', 'create', '--no-resolve-image', '--name', 'web', '--replicas', '5', '--update-monitor', '200ms', '--rollback-monitor', '200ms', '-p', '8080:80', 'busybox:1.36', 'httpd', '-f']);
     assert.equal(created.code, 0, created.stderr);
     const id = created.stdout.trim().split('\n')[0]!.trim();
     assert.match(created.stdout, new RegExp(`overall progress: 5 out of 5 tasks[\\s\\S]*verify: Service ${id} converged`));
@@ -58,7 +59,7 @@ test('docker service create/ls/ps/inspect/scale/update/rollback/rm against servi
     assert.match(scaled.stdout, /web scaled to 2/);
     await c.until('2 running', () => c.running(id).length === 2 && c.tasks(id).length === 2);
 
-    const upd = await docker(sock, ['service', 'update', '--image', 'busybox:1.37', 'web']);
+    const upd = await docker(sock, ['service', 'update', '--no-resolve-image', '--image', 'busybox:1.37', 'web']);
     assert.equal(upd.code, 0, upd.stderr);
     assert.ok(c.running(id).every((t) => t.Spec.ContainerSpec.Image === 'busybox:1.37'));
     const st = await docker(sock, ['service', 'inspect', '--format', '{{.UpdateStatus.State}}', 'web']);
@@ -72,7 +73,7 @@ test('docker service create/ls/ps/inspect/scale/update/rollback/rm against servi
     const rst = await docker(sock, ['service', 'inspect', '--format', '{{.UpdateStatus.State}} {{.Spec.TaskTemplate.ContainerSpec.Image}}', 'web']);
     assert.equal(rst.stdout.trim(), 'rollback_completed busybox:1.36');
 
-    const bad = await docker(sock, ['service', 'create', '--name', 'web', 'busybox']);
+    const bad = await docker(sock, ['service', 'create', '--no-resolve-image', '--name', 'web', 'busybox']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /Error response from daemon: .*service web already exists/);
 
