@@ -16,9 +16,20 @@ export function newTask(service: Service, id: string, nowIso: string, opts: { sl
   };
 }
 
+/** Store objects are deep-frozen, so a spec's canonical form can be kept as long as the object lives. */
+const canonical = new WeakMap<object, string>();
+function canonicalOf(o: object): string {
+  let c = canonical.get(o);
+  if (c === undefined) {
+    c = canonicalJson(o);
+    if (Object.isFrozen(o)) canonical.set(o, c);
+  }
+  return c;
+}
+
 /** Whether the task runs the service's current task template (SwarmKit's IsTaskDirty, inverted). */
 export function isUpToDate(task: Task, service: Service): boolean {
-  return canonicalJson(task.Spec) === canonicalJson(service.Spec.TaskTemplate);
+  return task.Spec === service.Spec.TaskTemplate || canonicalOf(task.Spec) === canonicalOf(service.Spec.TaskTemplate);
 }
 
 export type ModeKind = 'replicated' | 'global' | 'replicated-job' | 'global-job';
