@@ -1,0 +1,154 @@
+/**
+ * The gRPC shell of the dispatcher (proto/dispatcher.proto): identity from the mTLS certificate only,
+ * DispatchError codes mapped to gRPC statuses, streams ended when the session ends.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { peerIdentity } from '../ca/index.js';
+import type { NodeDescription } from '../store/index.js';
+import type { AssignmentMessage } from './assignments.js';
+import { DispatchError } from './dispatch-error.js';
+import type { DispatcherHandle, Sink } from './dispatcher.js';
+import type {
+  AssignmentsRequest, HeartbeatRequest, HeartbeatResponse, SessionMessage, SessionRequest, UpdateTaskStatusRequest,
+  UpdateTaskStatusResponse,
+} from './wire.js';
+
+export const DISPATCHER_SERVICE = '/shoal.dispatcher.Dispatcher';
+export const LEADER_ADDR_KEY = 'shoal-leader-addr';
+
+const json = {
+  serialize: (v: unknown): Buffer => Buffer.from(JSON.stringify(v)),
+  deserialize: (b: Buffer): unknown => JSON.parse(b.toString('utf8')),
+};
+
+function method(name: string, responseStream: boolean): grpc.MethodDefinition<unknown, unknown> {
+  return {
+    path: `${DISPATCHER_SERVICE}/${name}`,
+    requestStream: false,
+    responseStream,
+    requestSerialize: json.serialize,
+    requestDeserialize: json.deserialize,
+    responseSerialize: json.serialize,
+    responseDeserialize: json.deserialize,
+  };
+}
+
+export function dispatcherServiceDefinition(): grpc.ServiceDefinition {
+  return {
+    Session: method('Session', true),
+    Heartbeat: method('Heartbeat', false),
+    Assignments: method('Assignments', true),
+    UpdateTaskStatus: method('UpdateTaskStatus', false),
+  };
+}
+
+/** A gRPC status error for `e` (DispatchError, CA errors with a status, anything else INTERNAL). */
+export function toServiceError(e: unknown): Partial<grpc.ServiceError> {
+  const metadata = new grpc.Metadata();
+  if (e instanceof DispatchError) {
+    const code = {
+      'not-leader': grpc.status.UNAVAILABLE,
+      'permission-denied': grpc.status.PERMISSION_DENIED,
+      'session-invalid': grpc.status.NOT_FOUND,
+      invalid: grpc.status.INVALID_ARGUMENT,
+      unavailable: grpc.status.UNAVAILABLE,
+    }[e.code];
+    if (e.leaderAddr) metadata.set(LEADER_ADDR_KEY, e.leaderAddr);
+    return { code, details: e.message, metadata };
+  }
+  const status = (e as { status?: number })?.status;
+  if (status === 401) return { code: grpc.status.UNAUTHENTICATED, details: (e as Error).message, metadata };
+  if (status === 403) return { code: grpc.status.PERMISSION_DENIED, details: (e as Error).message, metadata };
+  return { code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e), metadata };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') throw new DispatchError('invalid', `${field}: must be a non-empty string`);
+  return v;
+}
+
+/** The peer's IP as grpc-js reports it ("1.2.3.4:5678" or "[::1]:5678"). */
+function peerHost(peer: string): string {
+  const m = /^\[?([^\]]+?)\]?:\d+$/.exec(peer);
+  return m ? m[1]! : peer;
+}
+
+function streamSink<M>(call: grpc.ServerWritableStream<unknown, unknown>): Sink<M> {
+  let ended = false;
+  return {
+    send: (msg) => {
+      if (!ended && !call.cancelled) call.write(msg);
+    },
+    end: (err) => {
+      if (ended) return;
+      ended = true;
+      if (err) call.emit('error', toServiceError(err));
+      else call.end();
+    },
+  };
+}
+
+function nodeOf(call: { getAuthContext(): unknown }): string {
+  return peerIdentity(call as Parameters<typeof peerIdentity>[0]).nodeId;
+}
+
+export function dispatcherService(d: DispatcherHandle): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
+  const implementation: grpc.UntypedServiceImplementation = {
+    Session: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      const sink = streamSink<SessionMessage>(call);
+      try {
+        const nodeId = nodeOf(call);
+        const req = (isObject(call.request) ? call.request : {}) as SessionRequest;
+        const description = isObject(req.description) ? (req.description as unknown as NodeDescription) : undefined;
+        const addr = typeof req.addr === 'string' && req.addr ? req.addr : peerHost(call.getPeer());
+        const sessionId = d.session(nodeId, { description, addr }, sink);
+        const close = () => d.closeSession(nodeId, sessionId);
+        call.on('cancelled', close);
+        call.on('close', close);
+      } catch (e) {
+        call.emit('error', toServiceError(e));
+      }
+    },
+    Heartbeat: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<HeartbeatResponse>) => {
+      try {
+        const req = (isObject(call.request) ? call.request : {}) as Partial<HeartbeatRequest>;
+        cb(null, d.heartbeat(nodeOf(call), str(req.sessionId, 'sessionId')));
+      } catch (e) {
+        cb(toServiceError(e));
+      }
+    },
+    Assignments: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      const sink = streamSink<AssignmentMessage>(call);
+      try {
+        const req = (isObject(call.request) ? call.request : {}) as Partial<AssignmentsRequest>;
+        const detach = d.assignments(nodeOf(call), str(req.sessionId, 'sessionId'), sink);
+        call.on('cancelled', detach);
+        call.on('close', detach);
+      } catch (e) {
+        call.emit('error', toServiceError(e));
+      }
+    },
+    UpdateTaskStatus: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<UpdateTaskStatusResponse>) => {
+      let nodeId: string;
+      let req: Partial<UpdateTaskStatusRequest>;
+      try {
+        nodeId = nodeOf(call);
+        req = (isObject(call.request) ? call.request : {}) as Partial<UpdateTaskStatusRequest>;
+        str(req.sessionId, 'sessionId');
+        if (!Array.isArray(req.updates)) throw new DispatchError('invalid', 'updates: must be an array');
+      } catch (e) {
+        cb(toServiceError(e));
+        return;
+      }
+      d.updateTaskStatus(nodeId, req.sessionId!, req.updates).then(
+        (r) => cb(null, r),
+        (e: unknown) => cb(toServiceError(e)),
+      );
+    },
+  };
+  return { definition: dispatcherServiceDefinition(), implementation };
+}

@@ -1,0 +1,12 @@
+// The dispatcher: worker sessions, heartbeats, assignments, task status intake. Re-exports only.
+export { Dispatcher, type DispatcherOptions, type DispatcherHandle, type Sink, type Timers } from './dispatcher.js';
+export { dispatcherService, dispatcherServiceDefinition, toServiceError, DISPATCHER_SERVICE, LEADER_ADDR_KEY } from './dispatcher-service.js';
+export { DispatchError, type DispatchErrorCode } from './dispatch-error.js';
+export { HeartbeatTracker, nextPeriod, DEFAULT_HEARTBEAT_PERIOD_MS, MISSED_HEARTBEATS_DOWN, HEARTBEAT_JITTER } from './heartbeat-tracker.js';
+export {
+  type AssignmentSet, type AssignmentChange, type AssignmentMessage, type AssignmentKind,
+  computeAssignments, diffAssignments, completeMessage, taskNeededByAgent,
+} from './assignments.js';
+export { checkReport, type StatusReport, type IntakeDecision } from './status-intake.js';
+export { managerList, pickWeighted, type WeightedManager, MANAGER_WEIGHT, LEADER_WEIGHT } from './manager-list.js';
+export type * from './wire.js';

@@ -1,0 +1,36 @@
+/**
+ * The weighted manager list pushed to agents: every reachable manager with its address, the leader
+ * weighted higher (agents pick at random by weight, so load spreads but the leader is preferred).
+ */
+import type { Node } from '../store/index.js';
+
+export interface WeightedManager {
+  addr: string;
+  weight: number;
+}
+
+export const MANAGER_WEIGHT = 10;
+export const LEADER_WEIGHT = 20;
+
+export function managerList(nodes: readonly Node[], leaderAddr?: string): WeightedManager[] {
+  const out = new Map<string, number>();
+  for (const n of nodes) {
+    const ms = n.ManagerStatus;
+    if (!ms?.Addr || ms.Reachability === 'unreachable') continue;
+    out.set(ms.Addr, ms.Leader || ms.Addr === leaderAddr ? LEADER_WEIGHT : MANAGER_WEIGHT);
+  }
+  if (leaderAddr && !out.has(leaderAddr)) out.set(leaderAddr, LEADER_WEIGHT);
+  return [...out].map(([addr, weight]) => ({ addr, weight })).sort((a, b) => (a.addr < b.addr ? -1 : 1));
+}
+
+/** A random choice by weight (random in [0,1)). */
+export function pickWeighted<T extends { weight: number }>(items: readonly T[], random: number): T | undefined {
+  const total = items.reduce((s, i) => s + Math.max(0, i.weight), 0);
+  if (total <= 0) return items[Math.floor(random * items.length)];
+  let x = random * total;
+  for (const i of items) {
+    x -= Math.max(0, i.weight);
+    if (x < 0) return i;
+  }
+  return items[items.length - 1];
+}
