@@ -1,0 +1,42 @@
+/**
+ * What runs a task on a node. The agent's task runner drives one step per call (prepare, start, wait,
+ * shutdown, remove) and turns the results into task states; an Executor only does the work.
+ * Implementations: EngineExecutor (real containers) and SimulatedExecutor (no containers, for scale).
+ */
+import type { NodeDescription, Task } from '../../manager/store/index.js';
+
+export interface StartResult {
+  containerId?: string;
+  pid?: number;
+}
+
+export interface ExitResult {
+  exitCode: number;
+  /** why it ended, for the task's status message/err */
+  message?: string;
+  containerId?: string;
+}
+
+export interface Executor {
+  /** What the node offers (hostname, platform, resources, engine). */
+  describe(): Promise<NodeDescription>;
+  /** Everything needed before start: the image present (pulled if missing), the container created. */
+  prepare(task: Task): Promise<void>;
+  start(task: Task): Promise<StartResult>;
+  /** Resolves when the task's process ends (after a shutdown too). */
+  wait(task: Task): Promise<ExitResult>;
+  /** Stops the task (grace period from the spec, then kill). Resolves when it has stopped. */
+  shutdown(task: Task): Promise<void>;
+  /** Removes whatever the task left (container, files). Idempotent. */
+  remove(task: Task): Promise<void>;
+  /** Whether the task's process is running now (to resume after an agent restart). */
+  isRunning(task: Task): Promise<boolean>;
+}
+
+/** A task-level failure with the message the task status shows (e.g. "No such image"). */
+export class ExecutorError extends Error {
+  constructor(message: string, readonly fatal = true, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ExecutorError';
+  }
+}
