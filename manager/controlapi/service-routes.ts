@@ -83,7 +83,8 @@ export function renderTask(t: Task): Record<string, unknown> {
 }
 
 function serviceStatus(tx: ReadTx, s: Service): { RunningTasks: number; DesiredTasks: number; CompletedTasks: number } {
-  const tasks = tx.find('tasks', { index: 'service', key: s.ID });
+  const iteration = s.JobStatus?.JobIteration.Index;
+  const tasks = tx.find('tasks', { index: 'service', key: s.ID }).filter((t) => iteration === undefined || (t.JobIteration?.Index ?? 0) === iteration);
   const nodes = tx.find('nodes');
   const down = new Set(nodes.filter((n) => n.Status.State === 'down').map((n) => n.ID));
   const running = tasks.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running' && !down.has(t.NodeID)).length;
@@ -174,7 +175,8 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
           }
           const conflict = portConflict(tx, spec);
           if (conflict) throw new HttpError(400, `rpc error: code = InvalidArgument desc = ${conflict}`);
-          tx.create('services', { ID: id, Spec: spec });
+          const isJob = spec.Mode.ReplicatedJob !== undefined || spec.Mode.GlobalJob !== undefined;
+          tx.create('services', { ID: id, Spec: spec, ...(isJob ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: new Date(now()).toISOString() } } : {}) });
         });
         return reply.status(201).send({ ID: id, Warnings: null });
       } catch (e) {
@@ -244,10 +246,13 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
         await store.update((tx) => {
           const cur = tx.lookup('services', id);
           if (cur.Meta.Version.Index !== version) throw new HttpError(409, 'rpc error: code = Unknown desc = update out of sequence');
+          // every update of a job starts a new run of it (SwarmKit's JobIteration)
+          const job = cur.JobStatus ? { JobStatus: { JobIteration: { Index: cur.JobStatus.JobIteration.Index + 1 }, LastExecution: at } } : {};
           if (rollback) {
             if (!cur.PreviousSpec) throw new HttpError(400, `rpc error: code = FailedPrecondition desc = service ${cur.ID} does not have a previous spec`);
             tx.update('services', {
               ...cur,
+              ...job,
               Spec: cur.PreviousSpec,
               PreviousSpec: cur.Spec,
               UpdateStatus: { State: 'rollback_started', StartedAt: at, Message: 'manually requested rollback' },
@@ -258,7 +263,7 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
           const conflict = portConflict(tx, spec!, cur.ID);
           if (conflict) throw new HttpError(400, `rpc error: code = InvalidArgument desc = ${conflict}`);
           const { UpdateStatus: _dropped, ...rest } = cur; // SwarmKit resets UpdateStatus on every spec update
-          tx.update('services', { ...rest, PreviousSpec: cur.Spec, Spec: spec! });
+          tx.update('services', { ...rest, ...job, PreviousSpec: cur.Spec, Spec: spec! });
         });
         return reply.send({ Warnings: null });
       } catch (e) {

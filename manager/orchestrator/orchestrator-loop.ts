@@ -16,7 +16,7 @@ import { generateId, type Node, type Service, type TableName, type Task, type Ta
 import { ReconcileLoop } from './loop-base.js';
 import { reconcileReplicated, type SlotTask } from './replicated-reconcile.js';
 import { decideRestart, type TaskEnd } from './restart-policy.js';
-import { modeKind, newTask, nodeInvalid } from './task-factory.js';
+import { currentJobIteration, jobIterationOf, modeKind, newTask, nodeInvalid } from './task-factory.js';
 import { toSchedNode } from './scheduler-loop.js';
 import { isTerminal, stateOrder } from './task-state.js';
 
@@ -56,8 +56,8 @@ export class OrchestratorLoop extends ReconcileLoop {
     this.promote.clear();
   }
 
-  private slotKey(t: Task): string {
-    return t.Slot > 0 ? `${t.ServiceID}/${t.Slot}` : `${t.ServiceID}/${t.NodeID}`;
+  private slotKey(t: Task, byNode: boolean): string {
+    return byNode ? `${t.ServiceID}/node/${t.NodeID}` : `${t.ServiceID}/slot/${t.Slot}`;
   }
 
   protected async reconcile(): Promise<void> {
@@ -83,9 +83,17 @@ export class OrchestratorLoop extends ReconcileLoop {
     for (const t of orphans) if (t.DesiredState !== 'remove') writes.push({ kind: 'desired', taskId: t.ID, desired: 'remove' });
 
     for (const s of services) {
-      const tasks = tasksBy.get(s.ID) ?? [];
+      let tasks = tasksBy.get(s.ID) ?? [];
       const kind = modeKind(s);
       const isJob = kind === 'replicated-job' || kind === 'global-job';
+      if (isJob) {
+        // only the current run of the job counts; tasks of earlier runs still meant to run are stopped
+        const iteration = currentJobIteration(s);
+        for (const t of tasks) {
+          if (jobIterationOf(t) !== iteration && !isTerminal(t.Status.State) && t.DesiredState !== 'remove') writes.push({ kind: 'desired', taskId: t.ID, desired: 'remove' });
+        }
+        tasks = tasks.filter((t) => jobIterationOf(t) === iteration);
+      }
       const policy = s.Spec.TaskTemplate.RestartPolicy ?? (isJob ? { Condition: 'on-failure' as const } : undefined);
       // occupied: slot/node keys that hold a task meant to run (replaced ones included)
       const occupied: Task[] = [];
@@ -115,7 +123,7 @@ export class OrchestratorLoop extends ReconcileLoop {
         }
         if (isTerminal(t.Status.State)) {
           if (isJob && t.Status.State === 'complete') continue; // a completion, counted below
-          const key = this.slotKey(t);
+          const key = this.slotKey(t, kind === 'global' || kind === 'global-job');
           const hist = this.restarts.get(key) ?? [];
           const d = decideRestart(policy, endOf(t.Status.State), hist, now);
           if (d.restart) {
@@ -167,11 +175,16 @@ export class OrchestratorLoop extends ReconcileLoop {
         const max = job.MaxConcurrent ?? 1;
         const total = job.TotalCompletions ?? max;
         const completed = tasks.filter((t) => t.Status.State === 'complete').length;
-        const active = occupied.filter((t) => !isTerminal(t.Status.State) || t.Status.State === 'new').length;
-        const plannedNew = writes.filter((w) => w.kind === 'create' && w.service.ID === s.ID).length;
-        const want = Math.max(0, Math.min(max - active, total - completed - active) - plannedNew);
-        let slot = Math.max(0, ...tasks.map((t) => t.Slot));
-        for (let i = 0; i < want; i++) writes.push({ kind: 'create', service: s, slot: ++slot, desired: 'running', delayMs: 0 });
+        const active = occupied.length; // as SwarmKit: a failed task not restarted still holds its place
+        const planned = writes.filter((w): w is Extract<Write, { kind: 'create' }> => w.kind === 'create' && w.service.ID === s.ID);
+        const want = Math.max(0, Math.min(max - active, total - completed - active) - planned.length);
+        // one slot per completion, 0…TotalCompletions-1 (SwarmKit's; docker's job progress counts slots)
+        const used = new Set([...tasks.filter((t) => t.Status.State === 'complete').map((t) => t.Slot), ...occupied.map((t) => t.Slot), ...planned.map((w) => w.slot)]);
+        for (let i = 0, slot = 0; i < want; i++) {
+          while (used.has(slot)) slot++;
+          used.add(slot);
+          writes.push({ kind: 'create', service: s, slot, desired: 'running', delayMs: 0 });
+        }
       }
     }
 

@@ -21,7 +21,8 @@ export class ReaperLoop extends ReconcileLoop {
           out.push(t.ID);
           continue;
         }
-        const k = t.Slot > 0 ? `${t.ServiceID}/${t.Slot}` : `${t.ServiceID}/${t.NodeID}`;
+        // global tasks have slot 0 and a node; job tasks are grouped by slot and run
+        const k = t.Slot > 0 || t.JobIteration ? `${t.ServiceID}/${t.Slot}/${t.JobIteration?.Index ?? ''}` : `${t.ServiceID}/${t.NodeID}`;
         let g = groups.get(k);
         if (!g) groups.set(k, (g = []));
         g.push(t);

@@ -13,7 +13,17 @@ export function newTask(service: Service, id: string, nowIso: string, opts: { sl
     Status: { Timestamp: nowIso, State: 'new', Message: 'created' },
     ServiceAnnotations: { Name: service.Spec.Name, ...(service.Spec.Labels ? { Labels: service.Spec.Labels } : {}) },
     ...(service.Endpoint ? { Endpoint: service.Endpoint } : {}),
+    ...(service.JobStatus ? { JobIteration: { Index: service.JobStatus.JobIteration.Index } } : {}),
   };
+}
+
+/** The job run a task belongs to (tasks without one count as the first run). */
+export function jobIterationOf(t: Task): number {
+  return t.JobIteration?.Index ?? 0;
+}
+
+export function currentJobIteration(s: Service): number {
+  return s.JobStatus?.JobIteration.Index ?? 0;
 }
 
 /** Store objects are deep-frozen, so a spec's canonical form can be kept as long as the object lives. */

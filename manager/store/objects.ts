@@ -174,6 +174,8 @@ export interface Task {
   Labels?: Labels;
   /** the generic-resource / log-driver snapshot the executor uses */
   LogDriver?: { Name: string; Options?: Record<string, string> };
+  /** jobs only: the service's JobStatus.JobIteration this task belongs to */
+  JobIteration?: Version;
 }
 
 // ---------------------------------------------------------------- network, volume, secret, config

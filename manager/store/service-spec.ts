@@ -156,4 +156,6 @@ export interface Service {
   UpdateStatus?: UpdateStatus;
   /** set when the service is being removed (its tasks are shut down first) */
   PendingDelete?: boolean;
+  /** jobs only: which run of the job is current (bumped on every update), as Docker's JobStatus */
+  JobStatus?: { JobIteration: { Index: number }; LastExecution?: string };
 }

@@ -41,6 +41,8 @@ export class SimCluster {
   private agentWatch: ReturnType<ReplicatedStore['watch']> | undefined;
   /** task IDs the agent must fail when they would start (per image name) */
   failImages = new Set<string>();
+  /** images whose tasks finish (exit 0) right after they started */
+  completeImages = new Set<string>();
   private seed = 1;
 
   private readonly now: () => number;
@@ -152,6 +154,7 @@ export class SimCluster {
         const s = t.Status.State;
         const meant = stateOrder(t.DesiredState) <= stateOrder('running');
         if (!meant && stateOrder(s) <= stateOrder('running')) out.push({ id: t.ID, state: 'shutdown', msg: 'shutdown' });
+        else if (meant && s === 'running' && this.completeImages.has(t.Spec.ContainerSpec.Image)) out.push({ id: t.ID, state: 'complete', msg: 'finished' });
         else if (t.DesiredState === 'running' && s === 'assigned') {
           if (this.failImages.has(t.Spec.ContainerSpec.Image)) out.push({ id: t.ID, state: 'failed', msg: 'started', err: 'task: non-zero exit (1)' });
           else out.push({ id: t.ID, state: 'running', msg: 'started' });
@@ -168,7 +171,7 @@ export class SimCluster {
             if (!t || stateOrder(t.Status.State) >= stateOrder(c.state)) return;
             tx.update('tasks', {
               ...t,
-              Status: { Timestamp: now, State: c.state, Message: c.msg, ...(c.err ? { Err: c.err } : {}), ContainerStatus: { ContainerID: t.ID, PID: 1, ...(c.state === 'failed' ? { ExitCode: 1 } : {}) } },
+              Status: { Timestamp: now, State: c.state, Message: c.msg, ...(c.err ? { Err: c.err } : {}), ContainerStatus: { ContainerID: t.ID, PID: 1, ...(c.state === 'failed' ? { ExitCode: 1 } : c.state === 'complete' ? { ExitCode: 0 } : {}) } },
             });
           });
         }
