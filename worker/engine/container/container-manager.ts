@@ -232,7 +232,6 @@ export class ContainerManager {
       if (!r || (r.state.status !== 'running' && r.state.status !== 'paused' && r.state.status !== 'removing')) return;
       this.stopHealth(id);
       const oom = await readOomKilled(this.ctx, id, code);
-      await releaseAfterExit(this.ctx, id);
       const ranMs = Date.now() - Date.parse(r.state.startedAt || new Date().toISOString());
       const decision = decideRestart(r.config.HostConfig?.RestartPolicy, { exitCode: code, manualStop: r.manualStop, restartCount: r.restartCount, ranMs, lastDelayMs: this.lastDelay.get(id) ?? 0 });
       const removing = r.state.status === 'removing';
@@ -242,6 +241,9 @@ export class ContainerManager {
       if (oom) this.event('oom', r);
       this.event('die', r, { exitCode: String(code) });
       this.waiters.exited(id, code);
+      // the exit is recorded and waiters are answered first; the runtime state, cgroup and network go
+      // next, still under the container's lock, so a start or remove that follows waits for them
+      await releaseAfterExit(this.ctx, id);
       if (removing) return;
       if (decision.restart) {
         this.lastDelay.set(id, decision.delayMs);

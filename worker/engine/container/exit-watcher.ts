@@ -7,6 +7,7 @@ export class ExitWatcher {
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<string>();
+  private readonly again = new Set<string>();
 
   constructor(
     private readonly exitDir: string,
@@ -35,13 +36,23 @@ export class ExitWatcher {
   }
 
   private async check(id: string): Promise<void> {
-    if (this.inFlight.has(id)) return;
+    // an event during a read (conmon creates the file, then writes the code) must not be lost, or the
+    // exit would only be seen at the next slow poll: read again after the one in flight
+    if (this.inFlight.has(id)) {
+      this.again.add(id);
+      return;
+    }
     this.inFlight.add(id);
     try {
-      const code = await readExitFile(this.exitDir, id);
-      if (code !== undefined && this.watched.delete(id)) this.onExit(id, code);
+      for (;;) {
+        this.again.delete(id);
+        const code = await readExitFile(this.exitDir, id);
+        if (code !== undefined && this.watched.delete(id)) this.onExit(id, code);
+        if (code !== undefined || !this.again.has(id) || !this.watched.has(id)) break;
+      }
     } finally {
       this.inFlight.delete(id);
+      this.again.delete(id);
     }
   }
 

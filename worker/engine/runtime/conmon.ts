@@ -135,7 +135,7 @@ export async function launchConmon(l: ConmonLaunch): Promise<ConmonHandle> {
       throw await failure('the OCI runtime could not create the container');
     }
     if (Date.now() > deadline) throw await failure('timed out waiting for the container to be created');
-    await sleep(10);
+    await sleep(2);
   }
 }
 
