@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyedQueue, Mutex } from '../../../worker/engine/network/mutex.js';
+import { KeyedQueue, Mutex } from '../../../worker/engine/mutex.js';
 import { NftSync } from '../../../worker/engine/network/nft-ruleset.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));

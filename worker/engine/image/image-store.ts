@@ -9,7 +9,7 @@ import { chainIds, isDigest, type Digest } from './digest.js';
 import { ImageError, imageConflict, imageNotFound } from './errors.js';
 import type { ImageRecord } from './image-record.js';
 import { LayerStore } from './layer-store.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../mutex.js';
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, MEDIA, parseImageConfig, parseManifest, type OciImageConfig, type OciManifest } from './oci-types.js';
 import { fullyQualified, normalizeRef, parseRef, splitTagged } from './reference.js';
 import { readReferences, writeReferences, type ReferencesState } from './references-file.js';

@@ -19,7 +19,7 @@ import { deleteOverlayLinks, ensureOverlayLinks, programPeers, VXLAN_OVERHEAD, t
 import { applyRuleset, buildRuleset, deleteTable, NftSync, tableName, type NftBridge, type NftPort } from './nft-ruleset.js';
 import { PortAllocator } from './port-allocator.js';
 import { StateFile } from './state-file.js';
-import { KeyedQueue, Mutex } from './mutex.js';
+import { KeyedQueue, Mutex } from '../mutex.js';
 import type { ContainerNetState, NetworkRecord, NetworkState, OverlaySpec, PersistedNetworkState } from './types.js';
 
 export interface NetworkManagerOptions {
