@@ -42,6 +42,7 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
+    p.stdin.on('error', () => undefined); // a child that exits without reading its stdin (EPIPE)
     p.stdin.end(opts.input ?? '');
   });
 }
