@@ -24,7 +24,7 @@ export function toSchedNode(n: Node): SchedNode {
 }
 
 function hostPorts(t: Task): PlacedTask['hostPorts'] {
-  return (t.Endpoint?.Spec.Ports ?? [])
+  return (t.Endpoint?.Ports ?? t.Endpoint?.Spec.Ports ?? [])
     .filter((p) => p.PublishMode === 'host' && p.PublishedPort)
     .map((p) => ({ protocol: p.Protocol ?? 'tcp', publishedPort: p.PublishedPort! }));
 }
