@@ -13,6 +13,7 @@ import { execRoutes } from './exec.js';
 import { handleUpgrade } from './hijack.js';
 import { imageRoutes } from './images.js';
 import { networkRoutes } from './networks.js';
+import { registryRoutes } from './registry-routes.js';
 import type { EngineApiDeps } from './ports.js';
 import { COMMON_HEADERS, stripVersion } from './version-prefix.js';
 
@@ -92,6 +93,7 @@ export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): Fasti
   void app.register(eventRoutes(deps));
   void app.register(networkRoutes(deps));
   void app.register(volumeRoutes(deps));
+  void app.register(registryRoutes(deps)); // before imageRoutes: claims POST /images/create?fromImage= and /images/*/push
   void app.register(imageRoutes(deps));
   void app.register(containerRoutes(deps));
   void app.register(execRoutes(deps));

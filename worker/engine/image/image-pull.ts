@@ -1,78 +1,166 @@
-/** `docker pull`: manifest (resolved from an index for this platform), config and layers from a registry into the store. */
+/**
+ * `docker pull`: manifest (an index resolved to the wanted platform, linux/<this arch> by default),
+ * config and layers from a registry into the store. Layers download concurrently (3 at a time, as
+ * dockerd), each hashed on the way and refused on a digest mismatch; nothing reaches the store until
+ * every blob is verified, and a failure leaves nothing behind. Progress is Docker's jsonmessage.
+ */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Digest } from './digest.js';
+import type { RegistryAuth } from './auth-config.js';
+import { HashingStream, type Digest } from './digest.js';
 import { goArch } from './image-import.js';
 import { ImageError, badImageInput, messageOf } from './errors.js';
 import type { ImageRecord } from './image-record.js';
 import type { ImageStore } from './image-store.js';
-import { MEDIA, parseIndex, parseManifest } from './oci-types.js';
+import { MEDIA, parseIndex, parseManifest, type Descriptor } from './oci-types.js';
 import { normalizeRef, parseRef } from './reference.js';
 import { RegistryClient, registryTarget } from './registry-client.js';
+import { byteReporter, shortId, type Progress } from './registry-progress.js';
 
-export type PullProgress = (message: Record<string, unknown>) => void;
+export type PullProgress = Progress;
 
 export interface PullOptions {
   timeoutMs?: number;
   blobTimeoutMs?: number;
+  auth?: RegistryAuth;
+  /** "os/arch[/variant]" (docker pull --platform); default linux/<this machine's arch> */
+  platform?: string;
+  /** layers downloaded at once (dockerd's max-concurrent-downloads, default 3) */
+  concurrency?: number;
 }
 
 const LIST_TYPES = new Set<string>([MEDIA.index, 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export function parsePlatform(s: string | undefined): Platform {
+  if (s === undefined || s === '') return { os: 'linux', architecture: goArch() };
+  const parts = s.toLowerCase().split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_]+$/.test(p))) throw badImageInput(`platform: "${s}" is not os/arch[/variant]`);
+  const arch = parts[1] === 'x86_64' ? 'amd64' : parts[1] === 'aarch64' ? 'arm64' : parts[1]!;
+  return parts[2] !== undefined ? { os: parts[0]!, architecture: arch, variant: parts[2] } : { os: parts[0]!, architecture: arch };
+}
+
+export function platformString(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter((x) => x !== undefined).join('/');
+}
+
+/** The index entry for `want` (a variant is matched only when asked for), or undefined. */
+export function pickPlatform(manifests: readonly Descriptor[], want: Platform): Descriptor | undefined {
+  const fits = (d: Descriptor): boolean => d.platform?.os === want.os && d.platform.architecture === want.architecture && (want.variant === undefined || d.platform.variant === want.variant);
+  return manifests.find(fits);
+}
+
+/** Counts bytes as they pass (for Downloading lines). */
+function counter(onBytes: (n: number) => void): Transform {
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb: TransformCallback) {
+      n += chunk.length;
+      onBytes(n);
+      cb(null, chunk);
+    },
+  });
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async (): Promise<void> => {
+    while (failed === undefined && next < items.length) {
+      const t = items[next++]!;
+      try {
+        await fn(t);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
 export async function pullImage(store: ImageStore, ref: string, onProgress: PullProgress = () => undefined, opts: PullOptions = {}): Promise<ImageRecord> {
   const normalized = normalizeRef(ref);
   const p = parseRef(normalized);
+  const want = parsePlatform(opts.platform);
   const target = registryTarget(normalized);
   const client = new RegistryClient(target, opts);
-  onProgress({ status: `Pulling from ${target.repository}`, id: p.tag ?? p.digest ?? 'latest' });
   let m = await client.manifest(target.reference);
+  // after the manifest, as dockerd: a missing tag or refused credentials are an HTTP error, not a stream line
+  onProgress({ status: `Pulling from ${target.repository}`, id: p.tag ?? p.digest ?? 'latest' });
   if (LIST_TYPES.has(m.mediaType) || looksLikeIndex(m.bytes)) {
     const idx = parseIndex(m.bytes);
-    const want = goArch();
-    const pick = idx.manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === want) ?? idx.manifests.find((d) => d.platform === undefined);
-    if (pick === undefined) throw imageNoPlatform(normalized, want);
+    const pick = pickPlatform(idx.manifests, want);
+    if (pick === undefined) throw badImageInput(`no matching manifest for ${platformString(want)} in the manifest list entries of ${normalized}`);
     m = await client.manifest(pick.digest);
   }
   const manifest = parseManifest(m.bytes);
   const final = m;
+  const tags = p.digest !== undefined && p.tag === undefined ? [] : [normalized];
+  const existing = store.resolve(normalized);
+  if (existing !== undefined && existing.manifestDigest === final.digest && tags.length > 0) {
+    onProgress({ status: `Digest: ${final.digest}` });
+    onProgress({ status: `Status: Image is up to date for ${normalized}` });
+    return existing;
+  }
   // Download outside the store lock (into tmp/, which garbage collection never touches); adopt under it.
   const fetched = new Map<Digest, string>();
-  const wanted: Digest[] = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
+  const layerSet = new Set<Digest>(manifest.layers.map((l) => l.digest));
+  const blobs: Descriptor[] = [manifest.config, ...manifest.layers.filter((l, i) => manifest.layers.findIndex((x) => x.digest === l.digest) === i)];
   try {
-    for (const d of wanted) {
-      const short = d.slice(7, 19);
-      const isLayer = d !== manifest.config.digest;
-      if (fetched.has(d) || (await store.blobs.has(d))) {
-        if (isLayer) onProgress({ status: 'Already exists', id: short });
+    const todo: Descriptor[] = [];
+    for (const d of blobs) {
+      if (await store.blobs.has(d.digest)) {
+        if (layerSet.has(d.digest)) onProgress({ status: 'Already exists', progressDetail: {}, id: shortId(d.digest) });
         continue;
       }
-      if (isLayer) onProgress({ status: 'Pulling fs layer', id: short });
+      if (layerSet.has(d.digest)) onProgress({ status: 'Pulling fs layer', progressDetail: {}, id: shortId(d.digest) });
+      todo.push(d);
+    }
+    await mapLimit(todo, opts.concurrency ?? 3, async (d) => {
+      const id = shortId(d.digest);
+      const isLayer = layerSet.has(d.digest);
       const tmp = store.blobs.tmpPath('pull');
-      fetched.set(d, tmp);
+      fetched.set(d.digest, tmp);
+      const hash = new HashingStream();
+      const report = isLayer ? byteReporter(onProgress, 'Downloading', id, d.size) : () => undefined;
       try {
-        await pipeline(await client.blob(d), createWriteStream(tmp));
+        await pipeline(await client.blob(d.digest), hash, counter(report), createWriteStream(tmp));
       } catch (e) {
         if (e instanceof ImageError) throw e;
-        throw new ImageError(500, `downloading ${d} from ${target.base} failed: ${messageOf(e)}`, { cause: e });
+        throw new ImageError(500, `downloading ${d.digest} from ${target.base} failed: ${messageOf(e)}`, { cause: e });
       }
-      if (isLayer) onProgress({ status: 'Download complete', id: short });
-    }
+      if (hash.digest() !== d.digest) throw badImageInput(`blob digest mismatch: expected ${d.digest}, content is ${hash.digest()} (from ${target.base}/${target.repository}); nothing was stored`);
+      if (isLayer) {
+        onProgress({ status: 'Verifying Checksum', progressDetail: {}, id });
+        onProgress({ status: 'Download complete', progressDetail: {}, id });
+      }
+    });
+    const fresh = manifest.layers.filter((l) => fetched.has(l.digest));
     const rec = await store.exclusive(async () => {
       try {
-        for (const d of wanted) {
-          const f = fetched.get(d);
-          if (f !== undefined) await store.blobs.putFile(f, d);
-          else if (!(await store.blobs.has(d))) await store.blobs.putStream(await client.blob(d), d); // removed meanwhile
+        for (const d of blobs) {
+          const f = fetched.get(d.digest);
+          if (f !== undefined) await store.blobs.putFile(f, d.digest);
+          else if (!(await store.blobs.has(d.digest))) await store.blobs.putStream(await client.blob(d.digest), d.digest); // removed meanwhile
         }
         await store.blobs.putBuffer(final.bytes, final.digest);
-        const tags = p.digest !== undefined && p.tag === undefined ? [] : [normalized];
+        // the store unpacks the new layers while adding the image
+        for (const l of fresh) onProgress({ status: 'Extracting', progressDetail: { current: l.size, total: l.size }, id: shortId(l.digest) });
         return await store.addImageLocked(final.digest, tags, [`${p.name}@${final.digest}`]);
       } catch (e) {
         await store.gcLocked();
         throw e;
       }
     });
+    for (const l of fresh) onProgress({ status: 'Pull complete', progressDetail: {}, id: shortId(l.digest) });
     onProgress({ status: `Digest: ${final.digest}` });
     onProgress({ status: `Status: Downloaded newer image for ${normalized}` });
     return rec;
@@ -89,8 +177,4 @@ function looksLikeIndex(b: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-function imageNoPlatform(ref: string, arch: string): ImageError {
-  return badImageInput(`no matching manifest for linux/${arch} in the manifest list entries of ${ref}`);
 }
