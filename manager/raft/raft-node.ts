@@ -424,15 +424,20 @@ export class RaftNode {
     if (e.index <= this.applied) return;
     if (e.type === EntryType.ConfChange) {
       const cc = this.o.core.decodeConfChange(e.data);
+      const before = new Set([...this.confState.voters, ...this.confState.learners, ...this.confState.votersOutgoing]);
       this.confState = this.core.applyConfChange(cc);
+      let joined = false;
       for (const ch of cc.changes) {
         if (ch.type === ConfChangeType.RemoveNode) this.members.delete(ch.nodeId);
         else {
+          if (!before.has(ch.nodeId)) joined = true;
           const addr = decodeMemberContext(cc.context);
           if (addr !== undefined) this.members.set(ch.nodeId, addr);
         }
       }
       this.syncPeers();
+      this.applied = e.index;
+      if (joined) this.snapshotForJoiner();
     } else {
       const w = unwrapProposal(e.data);
       if (w !== undefined) {
@@ -469,12 +474,29 @@ export class RaftNode {
 
   private maybeSnapshot(): void {
     if (this.applied - this.snapshotIndex < this.opts.snapshotInterval) return;
+    this.takeSnapshot();
+    const keepFrom = this.applied - this.opts.keepEntries;
+    if (keepFrom > this.o.storage.storage.firstIndex()) this.o.storage.compact(keepFrom);
+  }
+
+  private takeSnapshot(): void {
     const data = wrapSnapshot(this.members, this.o.stateMachine.snapshot());
     this.o.storage.createSnapshot(this.applied, this.confState, data);
     this.snapshotIndex = this.applied;
     this.metrics?.snapshots.inc();
-    const keepFrom = this.applied - this.opts.keepEntries;
-    if (keepFrom > this.o.storage.storage.firstIndex()) this.o.storage.compact(keepFrom);
+  }
+
+  /**
+   * A joining member starts from a snapshot (its log is empty), and a snapshot whose configuration
+   * does not name it is refused by the core. So every member, on applying the change that adds a new
+   * id, snapshots at once (the configuration then includes the joiner, and the data carries every
+   * member's address); while the log still starts at index 1 it also drops the first entry, so the
+   * joiner gets this snapshot instead of the address-less bootstrap configuration at index 0. Done by
+   * every member, so a later leader has such a snapshot too.
+   */
+  private snapshotForJoiner(): void {
+    this.takeSnapshot();
+    if (this.o.storage.storage.firstIndex() <= 1 && this.applied >= 2) this.o.storage.compact(2);
   }
 
   private requestReadIndex(): void {
