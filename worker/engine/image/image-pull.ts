@@ -6,7 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryAuth } from './auth-config.js';
 import { HashingStream, type Digest } from './digest.js';
@@ -14,7 +14,7 @@ import { goArch } from './image-import.js';
 import { ImageError, badImageInput, messageOf } from './errors.js';
 import type { ImageRecord } from './image-record.js';
 import type { ImageStore } from './image-store.js';
-import { MEDIA, parseIndex, parseManifest, type Descriptor } from './oci-types.js';
+import { MEDIA, parseIndex, parseManifest, type Descriptor, type OciManifest } from './oci-types.js';
 import { normalizeRef, parseRef } from './reference.js';
 import { RegistryClient, registryTarget } from './registry-client.js';
 import { byteReporter, shortId, type Progress } from './registry-progress.js';
@@ -110,10 +110,62 @@ export async function pullImage(store: ImageStore, ref: string, onProgress: Pull
     onProgress({ status: `Status: Image is up to date for ${normalized}` });
     return existing;
   }
-  // Download outside the store lock (into tmp/, which garbage collection never touches); adopt under it.
+  return storeImageFrom(store, { label: `${target.base}/${target.repository}`, blob: (d) => client.blob(d) }, { bytes: final.bytes, digest: final.digest, manifest }, { tags, repoDigests: [`${p.name}@${final.digest}`], ref: normalized, onProgress, concurrency: opts.concurrency ?? 3 });
+}
+
+/** Where the blobs of an image come from: a registry repository, or a peer node's engine. */
+export interface BlobSource {
+  /** named in errors: "http://127.0.0.1:5000/shoal/bb", "peer node-2 (10.0.0.2:4789)" */
+  readonly label: string;
+  blob(digest: Digest): Promise<Readable>;
+}
+
+export interface StoreImageOptions {
+  tags: string[];
+  repoDigests: string[];
+  /** the reference named in the final status line */
+  ref: string;
+  onProgress: PullProgress;
+  concurrency: number;
+}
+
+/** Passes at most `limit` bytes; more is an error (a source may not send more than the descriptor says). */
+function limited(limit: number, what: string): Transform {
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb: TransformCallback) {
+      n += chunk.length;
+      if (n > limit) cb(badImageInput(`${what} sent more than the ${limit} bytes its descriptor gives; nothing was stored`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * The verified half of a pull, shared by registry and peer pulls: downloads the config and the
+ * missing layers of `m` from `source` (concurrently, outside the store lock, into tmp/), checks each
+ * against its digest and size, then adopts them and the manifest under the lock and registers the
+ * image (which checks every layer's DiffID while unpacking). Any failure leaves nothing behind.
+ */
+export async function storeImageFrom(store: ImageStore, source: BlobSource, m: { bytes: Buffer; digest: Digest; manifest: OciManifest }, o: StoreImageOptions): Promise<ImageRecord> {
+  const { manifest } = m;
+  const onProgress = o.onProgress;
   const fetched = new Map<Digest, string>();
   const layerSet = new Set<Digest>(manifest.layers.map((l) => l.digest));
   const blobs: Descriptor[] = [manifest.config, ...manifest.layers.filter((l, i) => manifest.layers.findIndex((x) => x.digest === l.digest) === i)];
+  const fetchOne = async (d: Descriptor, dest: string): Promise<void> => {
+    const hash = new HashingStream();
+    const isLayer = layerSet.has(d.digest);
+    const report = isLayer ? byteReporter(onProgress, 'Downloading', shortId(d.digest), d.size) : () => undefined;
+    try {
+      await pipeline(await source.blob(d.digest), limited(d.size, `${source.label} (blob ${d.digest})`), hash, counter(report), createWriteStream(dest));
+    } catch (e) {
+      if (e instanceof ImageError) throw e;
+      throw new ImageError(500, `downloading ${d.digest} from ${source.label} failed: ${messageOf(e)}`, { cause: e });
+    }
+    if (hash.digest() !== d.digest) throw badImageInput(`blob digest mismatch: expected ${d.digest}, content is ${hash.digest()} (from ${source.label}); nothing was stored`);
+    if (hash.bytes !== d.size) throw badImageInput(`blob ${d.digest} from ${source.label} is ${hash.bytes} bytes, its descriptor says ${d.size}; nothing was stored`);
+  };
   try {
     const todo: Descriptor[] = [];
     for (const d of blobs) {
@@ -124,23 +176,13 @@ export async function pullImage(store: ImageStore, ref: string, onProgress: Pull
       if (layerSet.has(d.digest)) onProgress({ status: 'Pulling fs layer', progressDetail: {}, id: shortId(d.digest) });
       todo.push(d);
     }
-    await mapLimit(todo, opts.concurrency ?? 3, async (d) => {
-      const id = shortId(d.digest);
-      const isLayer = layerSet.has(d.digest);
+    await mapLimit(todo, o.concurrency, async (d) => {
       const tmp = store.blobs.tmpPath('pull');
       fetched.set(d.digest, tmp);
-      const hash = new HashingStream();
-      const report = isLayer ? byteReporter(onProgress, 'Downloading', id, d.size) : () => undefined;
-      try {
-        await pipeline(await client.blob(d.digest), hash, counter(report), createWriteStream(tmp));
-      } catch (e) {
-        if (e instanceof ImageError) throw e;
-        throw new ImageError(500, `downloading ${d.digest} from ${target.base} failed: ${messageOf(e)}`, { cause: e });
-      }
-      if (hash.digest() !== d.digest) throw badImageInput(`blob digest mismatch: expected ${d.digest}, content is ${hash.digest()} (from ${target.base}/${target.repository}); nothing was stored`);
-      if (isLayer) {
-        onProgress({ status: 'Verifying Checksum', progressDetail: {}, id });
-        onProgress({ status: 'Download complete', progressDetail: {}, id });
+      await fetchOne(d, tmp);
+      if (layerSet.has(d.digest)) {
+        onProgress({ status: 'Verifying Checksum', progressDetail: {}, id: shortId(d.digest) });
+        onProgress({ status: 'Download complete', progressDetail: {}, id: shortId(d.digest) });
       }
     });
     const fresh = manifest.layers.filter((l) => fetched.has(l.digest));
@@ -149,20 +191,26 @@ export async function pullImage(store: ImageStore, ref: string, onProgress: Pull
         for (const d of blobs) {
           const f = fetched.get(d.digest);
           if (f !== undefined) await store.blobs.putFile(f, d.digest);
-          else if (!(await store.blobs.has(d.digest))) await store.blobs.putStream(await client.blob(d.digest), d.digest); // removed meanwhile
+          else if (!(await store.blobs.has(d.digest))) {
+            // removed meanwhile (an rmi between the check and the lock): fetch it again, verified
+            const again = store.blobs.tmpPath('pull');
+            fetched.set(d.digest, again);
+            await fetchOne(d, again);
+            await store.blobs.putFile(again, d.digest);
+          }
         }
-        await store.blobs.putBuffer(final.bytes, final.digest);
+        await store.blobs.putBuffer(m.bytes, m.digest);
         // the store unpacks the new layers while adding the image
         for (const l of fresh) onProgress({ status: 'Extracting', progressDetail: { current: l.size, total: l.size }, id: shortId(l.digest) });
-        return await store.addImageLocked(final.digest, tags, [`${p.name}@${final.digest}`]);
+        return await store.addImageLocked(m.digest, o.tags, o.repoDigests);
       } catch (e) {
         await store.gcLocked();
         throw e;
       }
     });
     for (const l of fresh) onProgress({ status: 'Pull complete', progressDetail: {}, id: shortId(l.digest) });
-    onProgress({ status: `Digest: ${final.digest}` });
-    onProgress({ status: `Status: Downloaded newer image for ${normalized}` });
+    onProgress({ status: `Digest: ${m.digest}` });
+    onProgress({ status: `Status: Downloaded newer image for ${o.ref}` });
     return rec;
   } finally {
     for (const f of fetched.values()) await rm(f, { force: true });
