@@ -21,6 +21,13 @@ export interface GrpcTransportOptions {
   maxSnapshotBytes?: number;
   /** Deadline for binding the server. Default 5 s. */
   bindTimeoutMs?: number;
+  /**
+   * A server owned by the caller (one port for every node-to-node service): the transport only adds
+   * its service to it; the caller binds it and shuts it down. `listen`/`serverCredentials` are unused.
+   */
+  server?: grpc.Server;
+  /** Refuses an inbound call when it returns a reason (e.g. the caller's certificate is not a manager's). */
+  authorize?: (call: grpc.ServerReadableStream<unknown, unknown>) => string | undefined;
 }
 
 export class TransportError extends Error {
@@ -42,7 +49,7 @@ export class GrpcTransport implements Transport {
 
   constructor(private readonly opts: GrpcTransportOptions) {
     this.limits = { ...DEFAULT_PEER_LIMITS, ...opts.limits };
-    this.server = new grpc.Server({
+    this.server = opts.server ?? new grpc.Server({
       'grpc.max_receive_message_length': this.limits.maxBatchBytes + (4 << 20),
     });
   }
@@ -60,6 +67,7 @@ export class GrpcTransport implements Transport {
       Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk, SnapshotAck>, cb: grpc.sendUnaryData<SnapshotAck>) =>
         this.onSnapshot(call, cb),
     });
+    if (this.opts.server !== undefined) return;
     const creds = this.opts.serverCredentials ?? grpc.ServerCredentials.createInsecure();
     const timeoutMs = this.opts.bindTimeoutMs ?? 5000;
     this.boundPort = await new Promise<number>((resolve, reject) => {
@@ -121,7 +129,7 @@ export class GrpcTransport implements Transport {
     this.stopped = true;
     for (const p of this.peers.values()) p.close();
     this.peers.clear();
-    this.server.forceShutdown();
+    if (this.opts.server === undefined) this.server.forceShutdown();
   }
 
   private deliver(m: Message): boolean {
@@ -131,7 +139,14 @@ export class GrpcTransport implements Transport {
     return true;
   }
 
+  private refused(call: grpc.ServerReadableStream<unknown, unknown>): string | undefined {
+    if (this.stopped) return 'transport stopped';
+    return this.opts.authorize?.(call);
+  }
+
   private onMessages(call: grpc.ServerReadableStream<MessageBatch, Record<string, never>>, cb: grpc.sendUnaryData<Record<string, never>>): void {
+    const why = this.refused(call);
+    if (why !== undefined) { this.inbound.rejected++; cb({ code: grpc.status.PERMISSION_DENIED, details: why }); return; }
     let from: NodeId = 0;
     let reported = false;
     // A client that cancels (or dies) may still produce 'end' first, so only 'cancelled'/'error' count.
@@ -155,6 +170,8 @@ export class GrpcTransport implements Transport {
   }
 
   private onSnapshot(call: grpc.ServerReadableStream<SnapshotChunk, SnapshotAck>, cb: grpc.sendUnaryData<SnapshotAck>): void {
+    const why = this.refused(call);
+    if (why !== undefined) { this.inbound.rejected++; cb({ code: grpc.status.PERMISSION_DENIED, details: why }); return; }
     const max = this.opts.maxSnapshotBytes ?? (1 << 30);
     const parts: Uint8Array[] = [];
     let received = 0;
