@@ -105,6 +105,8 @@ export interface ManagerStatus {
   Reachability: Reachability;
   /** host:port of the manager's Raft/gRPC listener */
   Addr: string;
+  /** the manager's Raft member ID (SwarmKit's RaftID; never rendered by the API) */
+  RaftID?: number;
 }
 
 export type CertificateStatus = 'pending' | 'issued' | 'failed' | 'renew';
