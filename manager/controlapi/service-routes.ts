@@ -11,6 +11,7 @@ import { isStoreError, generateId, type ReadTx, type ReplicatedStore, type Servi
 import { isUpToDate, modeKind } from '../orchestrator/task-factory.js';
 import { nodeEligible } from '../orchestrator/orchestrator-loop.js';
 import { RegistryClient, registryTarget } from '../../worker/engine/image/registry-client.js';
+import { resolveServiceRefs } from './service-refs.js';
 import { insertDefaults, validateServiceSpec, validateServiceUpdate, ValidationError } from './validate.js';
 
 export interface ServiceRoutesDeps {
@@ -19,7 +20,7 @@ export interface ServiceRoutesDeps {
   now?: () => number;
 }
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -49,7 +50,7 @@ export function parseFilters(raw: unknown, allowed: readonly string[]): Filters 
   return out;
 }
 
-function errorReply(reply: FastifyReply, e: unknown): FastifyReply {
+export function errorReply(reply: FastifyReply, e: unknown): FastifyReply {
   let status = 500;
   let message = e instanceof Error ? e.message : String(e);
   if (e instanceof HttpError || e instanceof ValidationError) status = e.status;
@@ -175,6 +176,7 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
           }
           const conflict = portConflict(tx, spec);
           if (conflict) throw new HttpError(400, `rpc error: code = InvalidArgument desc = ${conflict}`);
+          resolveServiceRefs(tx, spec);
           const isJob = spec.Mode.ReplicatedJob !== undefined || spec.Mode.GlobalJob !== undefined;
           tx.create('services', { ID: id, Spec: spec, ...(isJob ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: new Date(now()).toISOString() } } : {}) });
         });
@@ -260,6 +262,7 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
             return;
           }
           validateServiceUpdate(cur.Spec, spec!);
+          resolveServiceRefs(tx, spec!);
           const conflict = portConflict(tx, spec!, cur.ID);
           if (conflict) throw new HttpError(400, `rpc error: code = InvalidArgument desc = ${conflict}`);
           const { UpdateStatus: _dropped, ...rest } = cur; // SwarmKit resets UpdateStatus on every spec update

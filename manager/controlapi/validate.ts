@@ -4,7 +4,7 @@
  * ValidationError (HTTP 400) whose message names the field and the problem. Pure.
  */
 import { ConstraintError, parseConstraint } from '../scheduler/constraint.js';
-import type { ServiceSpec, UpdateConfig } from '../store/index.js';
+import type { ConfigReference, SecretReference, ServiceSpec, UpdateConfig } from '../store/index.js';
 
 export class ValidationError extends Error {
   readonly status: number;
@@ -36,6 +36,42 @@ function int(x: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEG
   if (x < min) return fail(`${field}: ${x} must be ${min === 0 ? 'non-negative' : `at least ${min}`}`);
   if (x > max) return fail(`${field}: ${x} must be at most ${max}`);
   return x;
+}
+
+/** Shape checks that need no store (part of validateServiceSpec). Returns the references, normalised. */
+function checkRefShapes<K extends 'Secrets' | 'Configs'>(list: unknown, kind: K): (K extends 'Secrets' ? SecretReference : ConfigReference)[] | undefined {
+  if (list === undefined || list === null) return undefined;
+  const field = `TaskTemplate.ContainerSpec.${kind}`;
+  if (!Array.isArray(list)) return fail(`${field}: must be a list`);
+  const idKey = kind === 'Secrets' ? 'SecretID' : 'ConfigID';
+  const nameKey = kind === 'Secrets' ? 'SecretName' : 'ConfigName';
+  return list.map((r: unknown, i: number) => {
+    const f = `${field}[${i}]`;
+    if (!isObj(r)) return fail(`${f}: must be an object`);
+    const id = r[idKey] ?? '';
+    const name = r[nameKey] ?? '';
+    if (typeof id !== 'string' || typeof name !== 'string') return fail(`${f}: ${idKey} and ${nameKey} must be strings`);
+    if (id === '' && name === '') return fail(`${f}: malformed ${kind === 'Secrets' ? 'secret' : 'config'} reference, ${idKey} or ${nameKey} is required`);
+    const out: Record<string, unknown> = { ...r, [idKey]: id, [nameKey]: name };
+    if (r.File !== undefined && r.File !== null) {
+      if (!isObj(r.File)) return fail(`${f}.File: must be an object`);
+      const file = r.File;
+      if (typeof file.Name !== 'string' || file.Name === '') return fail(`${f}.File.Name: malformed file reference, invalid target file name provided`);
+      if (file.Name.includes('\0') || file.Name.split('/').includes('..')) return fail(`${f}.File.Name: ${JSON.stringify(file.Name)} may not contain '..' or NUL`);
+      for (const k of ['UID', 'GID'] as const) {
+        if (file[k] !== undefined && (typeof file[k] !== 'string' || !/^\d*$/.test(file[k] as string))) return fail(`${f}.File.${k}: ${JSON.stringify(file[k])} is not a numeric string`);
+      }
+      if (file.Mode !== undefined && (typeof file.Mode !== 'number' || !Number.isInteger(file.Mode) || file.Mode < 0 || file.Mode > 0o7777)) {
+        return fail(`${f}.File.Mode: ${JSON.stringify(file.Mode)} is not a file mode (0 to 0o7777)`);
+      }
+      out.File = { Name: file.Name, UID: (file.UID as string) || '0', GID: (file.GID as string) || '0', Mode: (file.Mode as number | undefined) ?? 0o444 };
+    } else if (kind === 'Configs' && isObj(r.Runtime)) {
+      out.Runtime = {};
+    } else {
+      delete out.File; // filled in once the name is known (service-refs.ts)
+    }
+    return out as never;
+  });
 }
 
 const SVC_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
@@ -78,6 +114,13 @@ export function validateServiceSpec(body: unknown): ServiceSpec {
   if (typeof image !== 'string' || image.trim() === '') fail('TaskTemplate.ContainerSpec.Image: an image is required');
   if (/\s/.test(image as string)) fail(`TaskTemplate.ContainerSpec.Image: ${JSON.stringify(image)} is not a valid image reference`);
   int(tt.ContainerSpec.StopGracePeriod, 'TaskTemplate.ContainerSpec.StopGracePeriod', 0);
+  const secrets = checkRefShapes(tt.ContainerSpec.Secrets, 'Secrets');
+  const configs = checkRefShapes(tt.ContainerSpec.Configs, 'Configs');
+  const cspec = (spec.TaskTemplate as { ContainerSpec: ServiceSpec['TaskTemplate']['ContainerSpec'] }).ContainerSpec;
+  if (secrets) cspec.Secrets = secrets;
+  else delete cspec.Secrets;
+  if (configs) cspec.Configs = configs;
+  else delete cspec.Configs;
   if (tt.RestartPolicy !== undefined && tt.RestartPolicy !== null) {
     const rp = tt.RestartPolicy;
     if (!isObj(rp)) fail('TaskTemplate.RestartPolicy: must be an object');

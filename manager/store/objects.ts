@@ -65,6 +65,22 @@ export interface Cluster {
   DefaultAddrPool?: string[];
   SubnetSize?: number;
   DataPathPort?: number;
+  /**
+   * The data-encryption key of secrets, wrapped once per manager for that manager's TLS key (see
+   * manager/controlapi/secret-crypto.ts): useless without a manager's private key. Never rendered.
+   */
+  SecretsKeys?: { KeyID: string; Managers: Record<string, WrappedSecretsKey> };
+}
+
+/** A secrets DEK wrapped for one manager key (ECDH P-256 + HKDF + AES-256-GCM). */
+export interface WrappedSecretsKey {
+  KeyID: string;
+  /** sha256 (hex) of the recipient public key's SPKI DER */
+  Recipient: string;
+  /** ephemeral P-256 public point, base64 */
+  Epk: string;
+  /** base64 of the wrapped key and its tag */
+  Data: string;
 }
 
 // ---------------------------------------------------------------- node
@@ -230,7 +246,10 @@ export interface SecretSpec extends Annotations {
 export interface Secret {
   ID: string;
   Meta: Meta;
+  /** as stored, Spec.Data is absent: the data is in SealedData */
   Spec: SecretSpec;
+  /** the secret's bytes sealed with the cluster's secrets key ("v1:<keyId>:<base64>"), never in clear */
+  SealedData?: string;
 }
 
 export interface ConfigSpec extends Annotations {
