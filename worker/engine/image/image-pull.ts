@@ -87,7 +87,9 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pro
 }
 
 export async function pullImage(store: ImageStore, ref: string, onProgress: PullProgress = () => undefined, opts: PullOptions = {}): Promise<ImageRecord> {
-  const normalized = normalizeRef(ref);
+  // "name:tag@sha256:…" (what swarm pins) is pulled by its digest, as dockerd does: the tag only names it
+  const asked = parseRef(ref);
+  const normalized = asked.digest !== undefined ? `${asked.name}@${asked.digest}` : normalizeRef(ref);
   const p = parseRef(normalized);
   const want = parsePlatform(opts.platform);
   const target = registryTarget(normalized);
