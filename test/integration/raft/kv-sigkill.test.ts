@@ -23,7 +23,7 @@ async function findLeader(c: KvProcessCluster, exclude: number[] = [], ms = 15_0
   throw new Error('no leader found');
 }
 
-test('SIGKILL of the leader under load: linearizable history, no acknowledged write lost', async () => {
+test('SIGKILL of the leader under load: linearizable history, no acknowledged write lost', async (t) => {
   const c = new KvProcessCluster(3, [], 'kv-sigkill');
   const agent = makeAgent(64);
   const history: KvOperation[] = [];
@@ -73,14 +73,23 @@ test('SIGKILL of the leader under load: linearizable history, no acknowledged wr
     };
     const clients = Array.from({ length: 6 }, (_, i) => client(i));
     await sleep(2000);
+    const killedAt = performance.now();
     c.kill(leader.id);
     const next = await findLeader(c, [leader.id]);
     assert.notEqual(next.id, leader.id);
     await sleep(2000);
+    const restartedAt = performance.now();
     await c.launch(leader.id);
     await sleep(2500);
     running = false;
     await Promise.all(clients);
+
+    // Writes were acknowledged under the new leader, and again once the old one was back.
+    const ackedAfter = (at: number): number => history.filter((o) => o.input.op === 'put' && o.output !== undefined && o.call > at).length;
+    assert.ok(ackedAfter(killedAt) > 20, `too few puts acknowledged after the kill (${ackedAfter(killedAt)})`);
+    assert.ok(ackedAfter(restartedAt) > 10, `too few puts acknowledged after the restart (${ackedAfter(restartedAt)})`);
+    const unknown = history.filter((o) => o.unknown === true).length;
+    t.diagnostic(`history: ${history.length} operations on 3 keys (${unknown} with unknown outcome), ${ackedUnique.length} acknowledged unique puts; leader ${leader.id} killed, ${next.id} took over`);
 
     const puts = history.filter((o) => o.input.op === 'put');
     assert.ok(puts.filter((o) => o.output !== undefined).length > 50, `too few acknowledged puts (${puts.length})`);
