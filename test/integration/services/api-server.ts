@@ -4,12 +4,20 @@
  * from the engine and the CLUSTER side.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { generateKeyPairSync } from 'node:crypto';
 import { serviceRoutes } from '../../../manager/controlapi/service-routes.js';
+import { configRoutes, secretRoutes } from '../../../manager/controlapi/secret-routes.js';
+import { SecretKeyring } from '../../../manager/controlapi/secret-keyring.js';
 import { stripVersion } from '../../../worker/engine/api/version-prefix.js';
 import type { ReplicatedStore } from '../../../manager/store/index.js';
 
-export function buildServiceApi(store: ReplicatedStore): FastifyInstance {
-  const app = Fastify({ logger: false, forceCloseConnections: true, rewriteUrl: (req) => stripVersion(req.url ?? '/').url });
+/** A keyring for the simulated manager 'manager' with a fresh P-256 key (as a manager's TLS key). */
+export function testKeyring(store: ReplicatedStore, nodeId = 'manager'): SecretKeyring {
+  return new SecretKeyring({ nodeId, privateKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, store });
+}
+
+export function buildServiceApi(store: ReplicatedStore, opts: { keyring?: SecretKeyring } = {}): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true, rewriteUrl: (req) => stripVersion(req.url ?? '/').url });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('Api-Version', '1.45');
     reply.header('Ostype', 'linux');
@@ -30,6 +38,8 @@ export function buildServiceApi(store: ReplicatedStore): FastifyInstance {
     return renderNode(n as never);
   });
   void app.register(serviceRoutes({ store }));
+  void app.register(secretRoutes({ store, keyring: opts.keyring ?? testKeyring(store) }));
+  void app.register(configRoutes({ store }));
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).header('Content-Type', 'application/json').send(JSON.stringify({ message: `page not found: ${req.method} ${req.url}` }));
   });
