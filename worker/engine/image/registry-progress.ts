@@ -6,24 +6,29 @@ export function shortId(d: string): string {
   return d.replace(/^sha256:/, '').slice(0, 12);
 }
 
-function human(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+/** go-units HumanSize: decimal units, 4 significant digits (Go's "%.4g"), no space ("1kB", "2.5MB", "12.35MB"). */
+export function humanSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
   let v = n;
   let i = 0;
   while (v >= 1000 && i < units.length - 1) {
     v /= 1000;
     i++;
   }
-  return i === 0 ? `${v}${units[i]}` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
+  return `${Number(v.toPrecision(4))}${units[i]}`;
 }
 
-/** The preformatted bar docker sends in `progress` ("[====>      ]  1.2MB/2.5MB"). */
+/**
+ * The preformatted `progress` string dockerd sends (jsonmessage JSONProgress.String at its default
+ * width): "[" + "=" × pct + ">" + " " × (50 − pct) + "] " then "%8v/%v" of the sizes, pct = ⌊cur/total·100⌋/2.
+ */
 export function progressBar(current: number, total: number): string {
-  const width = 50;
-  if (total <= 0) return `${human(current)}`;
-  const filled = Math.min(width, Math.floor((current / total) * width));
-  const bar = filled >= width ? '='.repeat(width) : `${'='.repeat(filled)}>${' '.repeat(width - filled - 1)}`;
-  return `[${bar}] ${human(current).padStart(8)}/${human(total)}`;
+  if (current <= 0 && total <= 0) return '';
+  if (total <= 0) return humanSize(current).padStart(8);
+  const pct = Math.min(50, Math.floor(Math.floor((current / total) * 100) / 2));
+  const bar = `[${'='.repeat(pct)}>${' '.repeat(50 - pct)}] `;
+  const numbers = current > total ? humanSize(current).padStart(8) : `${humanSize(current).padStart(8)}/${humanSize(total)}`;
+  return bar + numbers;
 }
 
 /** A "Downloading"/"Pushing" line reporter that speaks at most every `step` bytes (and always at the end). */
