@@ -38,34 +38,31 @@ async function main(): Promise<void> {
   const etcd: LoadResult[] = [];
   let failoverMs = NaN;
 
+  // Both clusters run side by side and the measurements alternate (shoal, etcd, shoal, …), so a
+  // background load that drifts during the run (other test suites on the box) hits both alike.
   const c = new KvProcessCluster(3, [], 'bench');
+  const e = new EtcdCluster();
   try {
     await c.start();
+    await e.start();
     const leader = await shoalLeader(c);
+    const etcdUrl = await e.leader();
+    if (etcdUrl === undefined) throw new Error('etcd has no leader');
     for (const n of levels) {
       const r = await runPutLoad(leader.url, n, seconds);
       shoal.push(r);
       console.log(`shoal ${fmt(r)}`);
+      const t = await runPutLoad(etcdUrl, n, seconds);
+      etcd.push(t);
+      console.log(`etcd  ${fmt(t)}`);
     }
+    await e.destroy();
     const others = c.members.filter((m) => m.id !== leader.id).map((m) => m.url);
     failoverMs = await measureFailover([leader.url, ...others], 16, 1000, () => c.kill(leader.id));
     console.log(`shoal failover: SIGKILL of the leader → next acknowledged write after ${failoverMs.toFixed(0)} ms`);
   } finally {
-    await c.destroy();
-  }
-
-  const e = new EtcdCluster();
-  try {
-    await e.start();
-    const url = await e.leader();
-    if (url === undefined) throw new Error('etcd has no leader');
-    for (const n of levels) {
-      const r = await runPutLoad(url, n, seconds);
-      etcd.push(r);
-      console.log(`etcd  ${fmt(r)}`);
-    }
-  } finally {
     await e.destroy();
+    await c.destroy();
   }
 
   console.log('\nclients |  shoal puts/s  p50 ms  p99 ms |  etcd puts/s  p50 ms  p99 ms');
