@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LeaderLoop, LeaderLoopContext } from '../node/leader-loop.js';
-import type { Node, NodeDescription, NodeState, ReplicatedStore, Watcher } from '../store/index.js';
+import type { Node, NodeDescription, NodeState, ReplicatedStore, Secret, Watcher } from '../store/index.js';
 import { type AssignmentMessage, type AssignmentSet, completeMessage, computeAssignments, diffAssignments } from './assignments.js';
 import { DispatchError } from './dispatch-error.js';
 import { DEFAULT_HEARTBEAT_PERIOD_MS, HeartbeatTracker } from './heartbeat-tracker.js';
@@ -36,6 +36,11 @@ export interface DispatcherOptions {
   /** where the leader is, for redirecting agents that reached a follower */
   leaderAddr?: () => string | undefined;
   timers?: Timers;
+  /**
+   * Turns a stored secret (data sealed, see manager/controlapi/secret-keyring.ts) into what a node
+   * receives (Spec.Data). A secret it cannot open is left out of the message (and logged).
+   */
+  revealSecret?: (secret: Secret) => Secret;
 }
 
 /** Where the gRPC shell sends stream messages. */
@@ -251,10 +256,29 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
     const set = ctx.store.view((tx) => computeAssignments(tx, nodeId));
     const a = { sink, sent: set };
     s.assign = a;
-    sink.send(completeMessage(set));
+    sink.send(this.outgoing(completeMessage(set)));
     return () => {
       if (s.assign === a) s.assign = undefined;
     };
+  }
+
+  /** Secrets leave the manager with their data opened (over mTLS), never sealed nor stored so. */
+  private outgoing(msg: AssignmentMessage): AssignmentMessage {
+    const reveal = this.options.revealSecret;
+    if (!reveal || !msg.changes.some((c) => c.kind === 'secret' && c.action === 'update')) return msg;
+    const changes: AssignmentMessage['changes'] = [];
+    for (const c of msg.changes) {
+      if (c.action !== 'update' || c.kind !== 'secret') {
+        changes.push(c);
+        continue;
+      }
+      try {
+        changes.push({ ...c, secret: reveal(c.secret) });
+      } catch (e) {
+        this.ctx?.log.error({ secret: c.secret.ID, err: (e as Error).message }, 'cannot open a secret for a node; left out');
+      }
+    }
+    return { ...msg, changes };
   }
 
   private async consume(w: Watcher): Promise<void> {
@@ -336,7 +360,7 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
         const next = computeAssignments(tx, nodeId);
         const msg = diffAssignments(a.sent, next);
         a.sent = next;
-        if (msg) a.sink.send(msg);
+        if (msg) a.sink.send(this.outgoing(msg));
       }
     });
   }
