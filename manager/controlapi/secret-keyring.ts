@@ -204,6 +204,7 @@ class SecretKeyLoop implements LeaderLoop {
   private busy: Promise<void> | undefined;
   private again = false;
   private stopped = true;
+  private warned = false;
 
   constructor(
     private readonly ring: SecretKeyring,
@@ -228,7 +229,8 @@ class SecretKeyLoop implements LeaderLoop {
             this.ring.ensure(tx);
             return;
           }
-          if (!this.ring.rewrap(tx) && !this.ring.canUnwrap(tx)) {
+          if (!this.ring.rewrap(tx) && !this.ring.canUnwrap(tx) && !this.warned) {
+            this.warned = true;
             ctx.log.warn({ nodeId: this.ring.nodeId }, 'the secrets key was never wrapped for this manager: secrets cannot be delivered until a manager that holds it leads');
           }
         })
