@@ -2,7 +2,8 @@
  * The services/tasks REST API in Docker's shapes: POST /services/create, GET /services (filters id,
  * name, label, mode; ?status=true adds ServiceStatus), GET /services/{id} (?insertDefaults), POST
  * /services/{id}/update (?version, ?rollback=previous), DELETE /services/{id}, GET /tasks (filters id,
- * service, node, desired-state, name, label, _up-to-date), GET /tasks/{id}. Writes go through the
+ * service, node, desired-state, name, label, _up-to-date), GET /tasks/{id}, and the logs of both
+ * (service-logs.ts). Writes go through the
  * replicated store (nothing half-applied: one transaction per request); the leader loops do the rest.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,10 +13,13 @@ import { isUpToDate, modeKind } from '../orchestrator/task-factory.js';
 import { nodeEligible } from '../orchestrator/orchestrator-loop.js';
 import { RegistryClient, registryTarget } from '../../worker/engine/image/registry-client.js';
 import { resolveServiceRefs } from './service-refs.js';
+import { registerLogRoutes, type LogSource } from './service-logs.js';
 import { insertDefaults, validateServiceSpec, validateServiceUpdate, ValidationError } from './validate.js';
 
 export interface ServiceRoutesDeps {
   store: ReplicatedStore;
+  /** the leader's log broker, for GET /services/{id}/logs and /tasks/{id}/logs (501 without) */
+  logs?: LogSource;
   /** ms since the epoch (injected for tests) */
   now?: () => number;
 }
@@ -166,6 +170,8 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
   const { store } = deps;
   const now = deps.now ?? Date.now;
   return async (app) => {
+    registerLogRoutes(app, deps);
+
     app.post('/services/create', async (req, reply) => {
       try {
         const spec = validateServiceSpec(req.body);

@@ -8,6 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { serviceRoutes } from '../../../manager/controlapi/service-routes.js';
 import { configRoutes, secretRoutes } from '../../../manager/controlapi/secret-routes.js';
 import { SecretKeyring } from '../../../manager/controlapi/secret-keyring.js';
+import type { LogSource } from '../../../manager/controlapi/service-logs.js';
 import { stripVersion } from '../../../worker/engine/api/version-prefix.js';
 import type { ReplicatedStore } from '../../../manager/store/index.js';
 
@@ -16,7 +17,7 @@ export function testKeyring(store: ReplicatedStore, nodeId = 'manager'): SecretK
   return new SecretKeyring({ nodeId, privateKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, store });
 }
 
-export function buildServiceApi(store: ReplicatedStore, opts: { keyring?: SecretKeyring } = {}): FastifyInstance {
+export function buildServiceApi(store: ReplicatedStore, opts: { keyring?: SecretKeyring; logs?: LogSource } = {}): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true, rewriteUrl: (req) => stripVersion(req.url ?? '/').url });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('Api-Version', '1.45');
@@ -37,7 +38,7 @@ export function buildServiceApi(store: ReplicatedStore, opts: { keyring?: Secret
     if (!n) return reply.status(404).header('Content-Type', 'application/json').send(JSON.stringify({ message: `node ${id} not found` }));
     return renderNode(n as never);
   });
-  void app.register(serviceRoutes({ store }));
+  void app.register(serviceRoutes({ store, ...(opts.logs ? { logs: opts.logs } : {}) }));
   void app.register(secretRoutes({ store, keyring: opts.keyring ?? testKeyring(store) }));
   void app.register(configRoutes({ store }));
   app.setNotFoundHandler((req, reply) => {
