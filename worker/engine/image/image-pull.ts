@@ -4,12 +4,13 @@
  * dockerd), each hashed on the way and refused on a digest mismatch; nothing reaches the store until
  * every blob is verified, and a failure leaves nothing behind. Progress is Docker's jsonmessage.
  */
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryAuth } from './auth-config.js';
-import { HashingStream, type Digest } from './digest.js';
+import type { Digest } from './digest.js';
 import { goArch } from './image-import.js';
 import { ImageError, badImageInput, messageOf } from './errors.js';
 import type { ImageRecord } from './image-record.js';
@@ -29,6 +30,8 @@ export interface PullOptions {
   platform?: string;
   /** layers downloaded at once (dockerd's max-concurrent-downloads, default 3) */
   concurrency?: number;
+  /** wait before retry n of a broken download is n × this, default 1000 ms (dockerd: 5 s steps) */
+  retryDelayMs?: number;
 }
 
 const LIST_TYPES = new Set<string>([MEDIA.index, 'application/vnd.docker.distribution.manifest.list.v2+json']);
@@ -58,8 +61,8 @@ export function pickPlatform(manifests: readonly Descriptor[], want: Platform): 
 }
 
 /** Counts bytes as they pass (for Downloading lines). */
-function counter(onBytes: (n: number) => void): Transform {
-  let n = 0;
+function counter(onBytes: (n: number) => void, start = 0): Transform {
+  let n = start;
   return new Transform({
     transform(chunk: Buffer, _e, cb: TransformCallback) {
       n += chunk.length;
@@ -112,7 +115,7 @@ export async function pullImage(store: ImageStore, ref: string, onProgress: Pull
     onProgress({ status: `Status: Image is up to date for ${normalized}` });
     return existing;
   }
-  return storeImageFrom(store, { label: `${target.base}/${target.repository}`, blob: (d) => client.blob(d) }, { bytes: final.bytes, digest: final.digest, manifest }, { tags, repoDigests: [`${p.name}@${final.digest}`], ref: normalized, onProgress, concurrency: opts.concurrency ?? 3 });
+  return storeImageFrom(store, { label: `${target.base}/${target.repository}`, blob: (d) => client.blob(d), blobFrom: (d, offset) => client.blobFrom(d, offset) }, { bytes: final.bytes, digest: final.digest, manifest }, { tags, repoDigests: [`${p.name}@${final.digest}`], ref: normalized, onProgress, concurrency: opts.concurrency ?? 3, ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}) });
 }
 
 /** Where the blobs of an image come from: a registry repository, or a peer node's engine. */
@@ -120,7 +123,16 @@ export interface BlobSource {
   /** named in errors: "http://127.0.0.1:5000/shoal/bb", "peer node-2 (10.0.0.2:4789)" */
   readonly label: string;
   blob(digest: Digest): Promise<Readable>;
+  /**
+   * The blob from byte `offset` on (HTTP Range), for resuming a broken download; `start` is where the
+   * stream really begins (0 when the server ignored the range).
+   */
+  blobFrom?(digest: Digest, offset: number): Promise<{ stream: Readable; start: number }>;
 }
+
+/** Download attempts per blob when the source can resume (dockerd retries 5 times). */
+export const DOWNLOAD_ATTEMPTS = 5;
+
 
 export interface StoreImageOptions {
   tags: string[];
@@ -129,6 +141,7 @@ export interface StoreImageOptions {
   ref: string;
   onProgress: PullProgress;
   concurrency: number;
+  retryDelayMs?: number;
 }
 
 /** Passes at most `limit` bytes; more is an error (a source may not send more than the descriptor says). */
@@ -156,17 +169,45 @@ export async function storeImageFrom(store: ImageStore, source: BlobSource, m: {
   const layerSet = new Set<Digest>(manifest.layers.map((l) => l.digest));
   const blobs: Descriptor[] = [manifest.config, ...manifest.layers.filter((l, i) => manifest.layers.findIndex((x) => x.digest === l.digest) === i)];
   const fetchOne = async (d: Descriptor, dest: string): Promise<void> => {
-    const hash = new HashingStream();
     const isLayer = layerSet.has(d.digest);
     const report = isLayer ? byteReporter(onProgress, 'Downloading', shortId(d.digest), d.size) : () => undefined;
-    try {
-      await pipeline(await source.blob(d.digest), limited(d.size, `${source.label} (blob ${d.digest})`), hash, counter(report), createWriteStream(dest));
-    } catch (e) {
-      if (e instanceof ImageError) throw e;
-      throw new ImageError(500, `downloading ${d.digest} from ${source.label} failed: ${messageOf(e)}`, { cause: e });
+    const what = `${source.label} (blob ${d.digest})`;
+    // A transfer that breaks off is resumed from the bytes already on disk (when the source can).
+    for (let attempt = 1; ; attempt++) {
+      let have = 0;
+      try {
+        have = attempt === 1 ? 0 : (await stat(dest)).size;
+      } catch {
+        have = 0;
+      }
+      try {
+        let stream: Readable;
+        let start = 0;
+        if (have > 0 && have < d.size && source.blobFrom !== undefined) ({ stream, start } = await source.blobFrom(d.digest, have));
+        else stream = await source.blob(d.digest);
+        await pipeline(stream, limited(d.size - start, what), counter(report, start), createWriteStream(dest, { flags: start > 0 ? 'a' : 'w' }));
+        break;
+      } catch (e) {
+        const retryable = !(e instanceof ImageError) || e.status === 500;
+        if (!retryable || source.blobFrom === undefined || attempt >= DOWNLOAD_ATTEMPTS) {
+          if (e instanceof ImageError) throw e;
+          throw new ImageError(500, `downloading ${d.digest} from ${source.label} failed: ${messageOf(e)}`, { cause: e });
+        }
+        const wait = (o.retryDelayMs ?? 1000) * attempt;
+        onProgress({ status: `Retrying in ${Math.ceil(wait / 1000)} second${Math.ceil(wait / 1000) === 1 ? '' : 's'}`, progressDetail: {}, id: shortId(d.digest) });
+        await new Promise((r) => setTimeout(r, wait));
+      }
     }
-    if (hash.digest() !== d.digest) throw badImageInput(`blob digest mismatch: expected ${d.digest}, content is ${hash.digest()} (from ${source.label}); nothing was stored`);
-    if (hash.bytes !== d.size) throw badImageInput(`blob ${d.digest} from ${source.label} is ${hash.bytes} bytes, its descriptor says ${d.size}; nothing was stored`);
+    // the whole file, whatever pieces it came in
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const c of createReadStream(dest)) {
+      hash.update(c as Buffer);
+      bytes += (c as Buffer).length;
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== d.digest) throw badImageInput(`blob digest mismatch: expected ${d.digest}, content is ${got} (from ${source.label}); nothing was stored`);
+    if (bytes !== d.size) throw badImageInput(`blob ${d.digest} from ${source.label} is ${bytes} bytes, its descriptor says ${d.size}; nothing was stored`);
   };
   try {
     const todo: Descriptor[] = [];

@@ -62,13 +62,14 @@ export class PeerClient {
     this.label = opts.name !== undefined ? `peer ${opts.name} (${opts.address})` : `peer ${opts.address}`;
   }
 
-  private get(path: string, deadlineMs: number): Promise<IncomingMessage> {
+  private get(path: string, deadlineMs: number, headers: Record<string, string> = {}): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const req = request({
         host: this.host,
         port: this.port,
         method: 'GET',
         path,
+        headers,
         ca: this.opts.tls.rootPem,
         cert: this.opts.tls.certPem,
         key: this.opts.tls.keyPem,
@@ -136,6 +137,19 @@ export class PeerClient {
       mediaType: (res.headers['content-type'] ?? '').split(';')[0]!.trim(),
       imageId: typeof id === 'string' ? id : undefined,
     };
+  }
+
+  /** The blob from byte `offset` on, to resume a broken transfer; `start` is 0 when the peer sent it whole. */
+  async blobFrom(digest: Digest, offset: number): Promise<{ stream: Readable; start: number }> {
+    const res = await this.get(blobPath(digest), this.opts.blobTimeoutMs ?? 600_000, { Range: `bytes=${offset}-` });
+    if (res.statusCode === 200) return { stream: res, start: 0 };
+    if (res.statusCode !== 206) throw await this.failure(res, `blob ${digest} from byte ${offset}`);
+    const start = Number(/^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''))?.[1] ?? NaN);
+    if (start !== offset) {
+      res.destroy();
+      throw new ImageError(500, `${this.label} answered a range of blob ${digest} that does not start at ${offset}`);
+    }
+    return { stream: res, start };
   }
 
   /** A blob's bytes as a stream (the caller hashes them while storing). */

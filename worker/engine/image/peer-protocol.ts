@@ -6,7 +6,8 @@
  *       ref: "name:tag", "name@sha256:<manifest>", "name:tag@sha256:<manifest>" (the digest wins) or an
  *       image ID "sha256:<config>"; headers Docker-Content-Digest (the manifest's digest),
  *       Content-Type (its media type), X-Shoal-Image-Id (its config digest)
- *   GET /shoal/peer/v1/blobs/<sha256:hex>                    → the blob's bytes, Docker-Content-Digest
+ *   GET /shoal/peer/v1/blobs/<sha256:hex>                    → the blob's bytes, Docker-Content-Digest;
+ *       "Range: bytes=N-" answers 206 from byte N (resuming a broken transfer), 416 past the end
  *
  * Errors are `{"message"}` with 400 (malformed ref or digest), 404 (not on this node), 405 (anything
  * but GET/HEAD). Nothing is trusted by the puller: it checks every manifest, config and layer against

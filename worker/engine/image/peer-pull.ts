@@ -25,6 +25,7 @@ export interface PeerSource {
   readonly label: string;
   manifest(ref: string): Promise<PeerManifest>;
   blob(digest: Digest): Promise<Readable>;
+  blobFrom?(digest: Digest, offset: number): Promise<{ stream: Readable; start: number }>;
 }
 
 export interface PeerPullOptions {
@@ -32,6 +33,8 @@ export interface PeerPullOptions {
   concurrency?: number;
   /** the image ID (config digest) the caller knows the image has; a peer serving another is refused */
   expectedImageId?: string;
+  /** wait before retry n of a broken blob transfer is n × this, default 1000 ms */
+  retryDelayMs?: number;
 }
 
 /** What a pulled image is called here: tags for a tag reference, a repo digest for a pinned one, nothing for an ID. */
@@ -79,7 +82,7 @@ export async function pullFromPeers(store: ImageStore, ref: string, peers: reado
         return here;
       }
       onProgress({ status: `Pulling from ${peer.label}`, id: names.display });
-      return await storeImageFrom(store, peer, { bytes: m.bytes, digest: m.digest, manifest }, { ...names, ref: names.display, onProgress, concurrency: opts.concurrency ?? 3 });
+      return await storeImageFrom(store, peer, { bytes: m.bytes, digest: m.digest, manifest }, { ...names, ref: names.display, onProgress, concurrency: opts.concurrency ?? 3, ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}) });
     } catch (e) {
       const status = e instanceof ImageError ? e.status : 500;
       if (status !== 404) allMissing = false;

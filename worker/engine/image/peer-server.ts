@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { ImageError, messageOf } from './errors.js';
 import type { ImageStore } from './image-store.js';
@@ -98,13 +99,23 @@ async function serve(store: ImageStore, req: IncomingMessage, res: ServerRespons
   }
   if (!(await store.blobs.has(r.digest))) return sendError(res, 404, `blob ${r.digest} is not on this node`);
   const size = await store.blobs.size(r.digest);
-  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size, [HEADER_DIGEST]: r.digest });
+  // "Range: bytes=N-" resumes a broken transfer (the only range form a puller sends)
+  const range = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+  const start = range !== null ? Number(range[1]) : 0;
+  if (range !== null && (!Number.isSafeInteger(start) || start >= size)) {
+    res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': size - start, [HEADER_DIGEST]: r.digest, 'Accept-Ranges': 'bytes' };
+  if (range !== null) res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${size - 1}/${size}` });
+  else res.writeHead(200, headers);
   if (head) {
     res.end();
     return;
   }
   try {
-    await pipeline(store.blobs.stream(r.digest), res);
+    await pipeline(createReadStream(store.blobs.path(r.digest), { start }), res);
   } catch {
     res.destroy(); // the client sees a short body, never a complete wrong one
   }

@@ -204,6 +204,25 @@ export class RegistryClient {
     return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
   }
 
+  /** The blob from byte `offset` on (Range), to resume a broken download; `start` is 0 when the registry sent it whole. */
+  async blobFrom(digest: Digest, offset: number): Promise<{ stream: Readable; start: number }> {
+    const res = await this.request(`blobs/${digest}`, { headers: { Range: `bytes=${offset}-` }, timeoutMs: this.opts.blobTimeoutMs ?? 600_000 });
+    if ((res.status !== 200 && res.status !== 206) || res.body === null) {
+      const msg = await registryMessage(res);
+      throw new ImageError(res.status === 404 ? 404 : 500, `registry answered ${res.status} for blob ${digest} of ${this.target.repository} from byte ${offset}: ${msg}`);
+    }
+    const start = res.status === 206 ? Number(/^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1] ?? NaN) : 0;
+    if (!Number.isSafeInteger(start) || start > offset) {
+      await res.body.cancel();
+      throw new ImageError(500, `registry answered a range of blob ${digest} that does not start at ${offset}`);
+    }
+    if (start !== offset && start !== 0) {
+      await res.body.cancel();
+      return { stream: await this.blob(digest), start: 0 };
+    }
+    return { stream: Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), start };
+  }
+
   /** `HEAD blobs/<digest>`: true when the repository already has the blob. */
   async hasBlob(digest: Digest): Promise<boolean> {
     const res = await this.request(`blobs/${digest}`, { method: 'HEAD', timeoutMs: this.opts.timeoutMs ?? 30_000, scope: `repository:${this.target.repository}:pull,push` });
