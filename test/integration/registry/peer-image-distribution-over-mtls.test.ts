@@ -195,6 +195,22 @@ describe('peer image distribution between two engines over mutual TLS', () => {
     });
   });
 
+  test('tasks asking for the same image at once share one fetch from the peer', async () => {
+    await withTempDir('peer-g', async (dir) => {
+      const storeB = await ImageStore.open(join(dir, 'image'));
+      const real = clientOfA();
+      const asked = { manifests: 0, blobs: 0 };
+      const counting: PeerSource = {
+        label: real.label,
+        manifest: (r) => (asked.manifests++, real.manifest(r)),
+        blob: (d) => (asked.blobs++, real.blob(d)),
+      };
+      const all = await Promise.all(Array.from({ length: 5 }, () => ensureImage(storeB, 'peerapp:1', { order: 'peers-only', peers: () => [counting] })));
+      assert.deepEqual(new Set(all.map((r) => r.id)), new Set([app.id]));
+      assert.deepEqual(asked, { manifests: 1, blobs: 1 + storeA.documents(app.id).manifest.layers.length });
+    });
+  });
+
   test('ensureImage: the registry first (a real one on 127.0.0.1 that lacks the image), then the peer', async () => {
     const reg = await startRegistry();
     try {

@@ -107,10 +107,28 @@ export interface EnsureImageOptions {
   onProgress?: PullProgress;
 }
 
-/** The image `ref` in the store: as it is, or pulled from a registry or a peer, in the order asked. */
-export async function ensureImage(store: ImageStore, ref: string, opts: EnsureImageOptions = {}): Promise<ImageRecord> {
+/** Pulls in flight per store and reference: tasks starting together on one node share one download. */
+const inflight = new WeakMap<ImageStore, Map<string, Promise<ImageRecord>>>();
+
+/**
+ * The image `ref` in the store: as it is, or pulled from a registry or a peer, in the order asked.
+ * Callers asking for the same reference at once share one pull (progress goes to the first caller).
+ */
+export function ensureImage(store: ImageStore, ref: string, opts: EnsureImageOptions = {}): Promise<ImageRecord> {
   const here = store.resolve(isDigest(ref) ? ref : lookupKey(ref));
-  if (here !== undefined) return here;
+  if (here !== undefined) return Promise.resolve(here);
+  let forStore = inflight.get(store);
+  if (forStore === undefined) inflight.set(store, (forStore = new Map()));
+  const running = forStore.get(ref);
+  if (running !== undefined) return running;
+  const p = fetchImage(store, ref, opts);
+  forStore.set(ref, p);
+  const clear = (): void => void forStore.delete(ref);
+  p.then(clear, clear);
+  return p;
+}
+
+async function fetchImage(store: ImageStore, ref: string, opts: EnsureImageOptions): Promise<ImageRecord> {
   const onProgress = opts.onProgress ?? (() => undefined);
   const order = opts.order ?? 'registry-first';
   const fromRegistry = (): Promise<ImageRecord> => {
