@@ -238,7 +238,13 @@ export class Agent {
         runner.kick();
       }
     }
-    if (m.type === 'complete') for (const id of [...this.runners.keys()]) if (!seen.has(id)) this.removeTask(id);
+    if (m.type === 'complete') {
+      for (const id of [...this.runners.keys()]) if (!seen.has(id)) this.removeTask(id);
+      // leftovers of tasks this node no longer has (e.g. removed while shoald was down)
+      void this.o.executor.prune?.(new Set(this.runners.keys())).catch((e: unknown) =>
+        this.o.log.warn({ node: this.o.nodeId, err: (e as Error).message }, 'pruning unassigned task containers failed'),
+      );
+    }
     this.queueSave();
   }
 

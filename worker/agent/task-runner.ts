@@ -5,7 +5,7 @@
  */
 import type { Task, TaskState, TaskStatus } from '../../manager/store/index.js';
 import { isTerminal, stateOrder } from '../../manager/orchestrator/task-state.js';
-import type { Executor } from '../executor/index.js';
+import type { ExitResult, Executor } from '../executor/index.js';
 
 export type TaskAction = 'accept' | 'prepare' | 'start' | 'resume' | 'shutdown' | 'reject-unstarted' | 'none';
 
@@ -29,6 +29,7 @@ export class TaskRunner {
   private again = false;
   private waiting = false;
   private removed = false;
+  private stopping = false;
 
   constructor(
     public task: Task,
@@ -102,7 +103,10 @@ export class TaskRunner {
           return this.fail(e);
         }
         this.watchExit();
-        return this.report('running', 'started', { ContainerStatus: { ContainerID: r.containerId, PID: r.pid } });
+        return this.report('running', 'started', {
+          ContainerStatus: { ContainerID: r.containerId, PID: r.pid },
+          ...(r.ports?.length ? { PortStatus: { Ports: r.ports } } : {}),
+        });
       }
       case 'resume': {
         let running = false;
@@ -111,11 +115,22 @@ export class TaskRunner {
         } catch {
           running = false;
         }
-        if (!running) return this.report('failed', 'task not running after agent restart', { Err: 'task lost: not running after restart' });
-        this.watchExit();
-        return false;
+        if (running) {
+          this.watchExit();
+          return false;
+        }
+        // it ended while the agent was away: report how, when the executor still knows
+        let r: ExitResult;
+        try {
+          r = await this.executor.wait(t);
+        } catch {
+          return this.report('failed', 'task not running after agent restart', { Err: 'task lost: not running after restart' });
+        }
+        return this.reportExit(r);
       }
       case 'shutdown':
+        // the exit this causes is the shutdown, not a failure: watchExit leaves it to this step
+        this.stopping = true;
         try {
           await this.executor.shutdown(t);
         } catch (e) {
@@ -134,15 +149,22 @@ export class TaskRunner {
     this.executor.wait(t).then(
       (r) => {
         this.waiting = false;
-        if (r.exitCode === 0) this.report('complete', 'finished', { ContainerStatus: { ContainerID: r.containerId ?? this.status.ContainerStatus?.ContainerID, ExitCode: 0 } });
-        else this.report('failed', 'started', { Err: `task: non-zero exit (${r.exitCode})`, ContainerStatus: { ContainerID: r.containerId ?? this.status.ContainerStatus?.ContainerID, ExitCode: r.exitCode } });
+        if (!this.stopping && !this.removed) this.reportExit(r);
         this.kick();
       },
       (e: unknown) => {
         this.waiting = false;
-        this.fail(e);
+        if (!this.stopping && !this.removed) this.fail(e);
+        this.kick();
       },
     );
+  }
+
+  /** COMPLETE on exit 0, else FAILED with moby's "task: non-zero exit (N)". */
+  private reportExit(r: ExitResult): boolean {
+    const ContainerStatus = { ContainerID: r.containerId ?? this.status.ContainerStatus?.ContainerID, ExitCode: r.exitCode };
+    if (r.exitCode === 0) return this.report('complete', 'finished', { ContainerStatus });
+    return this.report('failed', 'started', { Err: `task: non-zero exit (${r.exitCode})`, ContainerStatus });
   }
 
   /** The task left the assignments: stop it if needed, then remove what it left. */

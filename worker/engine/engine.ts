@@ -15,6 +15,7 @@ import { VolumeStore } from './volume/volume-store.js';
 import type { ContainerPort, EngineApiDeps } from './api/ports.js';
 import { containerTop } from './api/container-top.js';
 import { cgroupPath } from './container/container-runner.js';
+import { buildImagesOf } from './build/build-images.js';
 
 export interface EngineLogger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -33,6 +34,12 @@ export interface EngineOptions {
   logger?: EngineLogger;
   version?: string;
   name?: string;
+  /** this host's underlay address, the source of its VXLAN traffic (needed for swarm overlay networks) */
+  overlayLocalAddr?: string;
+  /** netns holding the engine's bridges, NAT rules and published ports (tests); default: ours */
+  hostNetns?: string;
+  /** resolvers the embedded DNS forwards to; default: the host's */
+  dnsUpstreams?: string[];
 }
 
 export class EngineOpenError extends Error {
@@ -98,6 +105,9 @@ export class Engine {
       prefix: opts.prefix,
       ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
       ...(opts.defaultBridgeSubnet !== undefined ? { defaultBridgeSubnet: opts.defaultBridgeSubnet } : {}),
+      ...(opts.overlayLocalAddr !== undefined ? { overlayLocalAddr: opts.overlayLocalAddr } : {}),
+      ...(opts.hostNetns !== undefined ? { hostNetns: opts.hostNetns } : {}),
+      ...(opts.dnsUpstreams !== undefined ? { dnsUpstreams: opts.dnsUpstreams } : {}),
       log: netLog,
     });
     try {
@@ -106,7 +116,7 @@ export class Engine {
       const emit = (e: ContainerEvent): void => {
         events.publish({ Type: e.Type, Action: e.Action, Actor: { ID: e.Actor.ID, Attributes: e.Actor.Attributes }, scope: 'local' });
       };
-      const manager = await ContainerManager.open({ dataRoot: D, execRoot: X, prefix: opts.prefix, ...(opts.runtime ? { runtime: opts.runtime } : {}), images, networks, volumes, emit });
+      const manager = await ContainerManager.open({ dataRoot: D, execRoot: X, prefix: opts.prefix, ...(opts.runtime ? { runtime: opts.runtime } : {}), images: buildImagesOf(images).overlay(images), networks, volumes, emit });
       const containers = containerPort(manager, opts.prefix);
       const engine = new Engine(opts, events, networks, volumes, images, manager, containers, log, new Date());
       events.publish({ Type: 'daemon', Action: 'start', Actor: { ID: opts.name ?? opts.prefix, Attributes: { name: opts.name ?? opts.prefix } } });

@@ -3,11 +3,13 @@
  * shutdown, remove) and turns the results into task states; an Executor only does the work.
  * Implementations: EngineExecutor (real containers) and SimulatedExecutor (no containers, for scale).
  */
-import type { NodeDescription, Task } from '../../manager/store/index.js';
+import type { NodeDescription, PortConfig, Task } from '../../manager/store/index.js';
 
 export interface StartResult {
   containerId?: string;
   pid?: number;
+  /** host-mode published ports as bound (the task's PortStatus) */
+  ports?: PortConfig[];
 }
 
 export interface ExitResult {
@@ -31,6 +33,11 @@ export interface Executor {
   remove(task: Task): Promise<void>;
   /** Whether the task's process is running now (to resume after an agent restart). */
   isRunning(task: Task): Promise<boolean>;
+  /**
+   * Removes what tasks not in `keep` left on the node (after a restart: containers of tasks no longer
+   * assigned here). Returns the IDs of the tasks whose leftovers were removed.
+   */
+  prune?(keep: ReadonlySet<string>): Promise<string[]>;
 }
 
 /** A task-level failure with the message the task status shows (e.g. "No such image"). */

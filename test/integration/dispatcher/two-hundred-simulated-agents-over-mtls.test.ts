@@ -19,7 +19,7 @@ import { SimulatedExecutor } from '../../../worker/executor/index.js';
 import { addNodes, quietLog, taskObject } from '../../unit/dispatcher/fixtures.js';
 
 const N = 200;
-const PERIOD_MS = 150;
+const PERIOD_MS = 500;
 const CLUSTER = 'testcluster';
 
 async function cert(ca: RootCA, nodeId: string, role: NodeRole): Promise<TlsIdentity> {
@@ -106,6 +106,7 @@ test(`${N} simulated agents over mTLS: ready, tasks running, shutdown delivered,
     const wall = Date.now() - w0;
     assert.ok(ids.every((id) => nodeState(store, id) === 'ready'), 'no node went down while its agent beats');
     const beats = agents.reduce((s, a) => s + a.stats.heartbeats, 0);
+    const sessions = agents.reduce((s, a) => s + a.stats.sessions, 0);
 
     // a desired-state change reaches the agent, which reports shutdown
     const victimTask = store.view((tx) => tx.find('tasks', { index: 'node', key: ids[5]! })[0]!);
@@ -131,7 +132,7 @@ test(`${N} simulated agents over mTLS: ready, tasks running, shutdown delivered,
 
     console.log(
       `# ${N} agents: certificates ${tCerts - t0} ms, all ready ${tReady - tStart} ms, all running ${tRunning - tStart} ms after start; ` +
-        `heartbeats: ${beats} beats, process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms over ${wall} ms wall ` +
+        `sessions opened ${sessions} (${N} = no reconnects); heartbeats: ${beats} beats, process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms over ${wall} ms wall ` +
         `(${(((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(1)}% of one core at a ${PERIOD_MS} ms period)`,
     );
   } finally {

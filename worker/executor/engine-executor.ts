@@ -1,0 +1,312 @@
+/**
+ * The executor that runs tasks as real containers on the node-local Engine (in process, not over HTTP),
+ * as moby's swarm executor does: prepare = image present (pulled when missing) + container created
+ * (named `<service>.<slot>.<taskID>`, Docker's swarm labels); start = started and, with a health check,
+ * healthy; wait = the exit code, or "unhealthy container"; shutdown = stop with the grace period and stop
+ * signal; remove = force-remove with anonymous volumes. A task's container is found by its
+ * com.docker.swarm.task.id label, so a restarted agent adopts what is already there.
+ */
+import { cpus, hostname as osHostname, totalmem } from 'node:os';
+import type { Logger } from '../../manager/node/leader-loop.js';
+import type { NodeDescription, PortConfig, Task } from '../../manager/store/index.js';
+import type { Engine } from '../engine/engine.js';
+import type { ContainerRecord } from '../engine/container/types.js';
+import type { LogEntry } from '../engine/container/log-reader.js';
+import { type ContainerNetwork, LABEL_TASK_ID, createPlan, healthDisabled, stopGraceSeconds } from './container-spec.js';
+import { type ExitResult, type Executor, ExecutorError, type StartResult } from './executor.js';
+
+export interface EngineExecutorOptions {
+  engine: Engine;
+  /** the node's hostname in its description (default: the host's) */
+  hostname?: string;
+  /** labels the node description carries as engine labels */
+  engineLabels?: Record<string, string>;
+  log?: Logger;
+  /** deadline of one image pull (default 5 minutes) */
+  pullTimeoutMs?: number;
+  /**
+   * The overlay networks a task joins (step "network attachments"); default: none, the task is on the
+   * default bridge only.
+   */
+  networksFor?: (task: Task) => Promise<ContainerNetwork[]>;
+}
+
+export interface TaskLogOptions {
+  follow?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  /** unix seconds */
+  since?: number;
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function archOf(a: string): string {
+  return a === 'x64' ? 'x86_64' : a === 'arm64' ? 'aarch64' : a;
+}
+
+/** The image reference without a pinned digest (`name:tag@sha256:…` → `name:tag`). */
+export function withoutDigest(ref: string): string {
+  const at = ref.indexOf('@');
+  return at < 0 ? ref : ref.slice(0, at);
+}
+
+export class EngineExecutor implements Executor {
+  private readonly pulls = new Map<string, Promise<void>>();
+  private readonly log: Logger;
+
+  constructor(private readonly o: EngineExecutorOptions) {
+    this.log = o.log ?? quiet;
+  }
+
+  get engine(): Engine {
+    return this.o.engine;
+  }
+
+  describe(): Promise<NodeDescription> {
+    const e = this.o.engine;
+    return Promise.resolve({
+      Hostname: this.o.hostname ?? osHostname(),
+      Platform: { Architecture: archOf(process.arch), OS: 'linux' },
+      Resources: { NanoCPUs: cpus().length * 1e9, MemoryBytes: totalmem() },
+      Engine: {
+        EngineVersion: e.opts.version ?? '0.1.0',
+        ...(this.o.engineLabels ? { Labels: { ...this.o.engineLabels } } : {}),
+        Plugins: [
+          { Type: 'Log', Name: 'json-file' },
+          { Type: 'Network', Name: 'bridge' },
+          { Type: 'Network', Name: 'host' },
+          { Type: 'Network', Name: 'null' },
+          { Type: 'Network', Name: 'overlay' },
+          { Type: 'Volume', Name: 'local' },
+        ],
+      },
+    });
+  }
+
+  // ---- lookup -------------------------------------------------------------------------------------
+
+  /** The container of a task (by label), or undefined. */
+  containerOf(taskId: string): ContainerRecord | undefined {
+    for (const r of this.o.engine.manager.store.all()) if (r.config.Labels?.[LABEL_TASK_ID] === taskId) return r;
+    return undefined;
+  }
+
+  /** Every swarm task container on this engine: task ID → container record. */
+  taskContainers(): Map<string, ContainerRecord> {
+    const out = new Map<string, ContainerRecord>();
+    for (const r of this.o.engine.manager.store.all()) {
+      const id = r.config.Labels?.[LABEL_TASK_ID];
+      if (id) out.set(id, r);
+    }
+    return out;
+  }
+
+  // ---- prepare ------------------------------------------------------------------------------------
+
+  /** The reference that resolves locally, pulling it when missing; Docker's "No such image" otherwise. */
+  private async ensureImage(ref: string): Promise<string> {
+    const images = this.o.engine.images;
+    if (images.resolve(ref)) return ref;
+    const plain = withoutDigest(ref);
+    if (plain !== ref && images.resolve(plain)) return plain;
+    let p = this.pulls.get(ref);
+    if (!p) {
+      p = images.pull(ref, () => undefined, { timeoutMs: this.o.pullTimeoutMs ?? 300_000 }).then(() => undefined);
+      this.pulls.set(ref, p);
+      const clear = (): void => void this.pulls.delete(ref);
+      p.then(clear, clear);
+    }
+    try {
+      await p;
+    } catch (e) {
+      // as moby: a failed pull is only logged; the task fails on the missing image
+      this.log.warn({ image: ref, err: messageOf(e) }, 'image pull failed');
+      if (images.resolve(ref)) return ref;
+      throw new ExecutorError(`No such image: ${ref}`, true, { cause: e });
+    }
+    if (images.resolve(ref)) return ref;
+    if (plain !== ref && images.resolve(plain)) return plain;
+    throw new ExecutorError(`No such image: ${ref}`);
+  }
+
+  async prepare(task: Task): Promise<void> {
+    const image = await this.ensureImage(task.Spec.ContainerSpec.Image);
+    if (this.containerOf(task.ID)) return; // adopted: created before an agent restart
+    const networks = this.o.networksFor ? await this.o.networksFor(task) : [];
+    const plan = createPlan(task, networks);
+    plan.body.Image = image;
+    try {
+      await this.o.engine.manager.create(plan.body, plan.name);
+    } catch (e) {
+      // a create that raced with another one for the same task (same name) adopts it
+      if (this.containerOf(task.ID)) return;
+      throw new ExecutorError(messageOf(e), true, { cause: e });
+    }
+  }
+
+  // ---- start, health, wait ------------------------------------------------------------------------
+
+  private require(task: Task): ContainerRecord {
+    const r = this.containerOf(task.ID);
+    if (!r) throw new ExecutorError(`No such container: ${task.ID}`);
+    return r;
+  }
+
+  private portStatus(containerId: string): PortConfig[] {
+    const att = this.o.engine.networks.getAttachment(containerId);
+    return (att?.ports ?? []).map((p) => ({ Protocol: p.proto, TargetPort: p.containerPort, PublishedPort: p.hostPort, PublishMode: 'host' as const }));
+  }
+
+  private healthChecked(r: ContainerRecord): boolean {
+    const test = r.config.Healthcheck?.Test;
+    return Array.isArray(test) && test.length > 0 && !healthDisabled(test);
+  }
+
+  async start(task: Task): Promise<StartResult> {
+    const r = this.require(task);
+    const m = this.o.engine.manager;
+    // an exited container that already ran is not started again: wait() reports how it ended
+    if (r.state.status !== 'running' && !(r.hasBeenStarted && r.state.status === 'exited')) {
+      try {
+        await m.start(r.id);
+      } catch (e) {
+        throw new ExecutorError(messageOf(e), true, { cause: e });
+      }
+    }
+    if (this.healthChecked(r)) await this.untilHealthy(r.id, stopGraceSeconds(task));
+    const cur = m.store.find(r.id) ?? r;
+    const ports = this.portStatus(r.id);
+    return { containerId: r.id, ...(cur.state.pid ? { pid: cur.state.pid } : {}), ...(ports.length ? { ports } : {}) };
+  }
+
+  /**
+   * Resolves when the container is healthy or has exited (wait() then reports the exit); rejects with
+   * moby's "unhealthy container" when the check fails, after stopping the container.
+   */
+  private untilHealthy(id: string, graceSeconds: number): Promise<void> {
+    const e = this.o.engine;
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (err?: Error): void => {
+        if (done) return;
+        done = true;
+        unsubscribe();
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = (): void => {
+        const r = e.manager.store.find(id);
+        if (!r || r.state.status !== 'running') return finish();
+        const h = r.state.health?.Status;
+        if (h === 'healthy') finish();
+        else if (h === 'unhealthy') finish(new ExecutorError('unhealthy container'));
+      };
+      const unsubscribe = e.events.subscribe({}, (ev) => {
+        if (ev.Type === 'container' && ev.Actor.ID === id && (ev.Action.startsWith('health_status') || ev.Action === 'die' || ev.Action === 'destroy')) check();
+      });
+      check();
+    }).catch(async (err: unknown) => {
+      await e.manager.stop(id, { t: graceSeconds }).catch(() => undefined);
+      throw err;
+    });
+  }
+
+  async wait(task: Task): Promise<ExitResult> {
+    const r = this.require(task);
+    const m = this.o.engine.manager;
+    const exit = m.wait(r.id, 'not-running');
+    if (!this.healthChecked(r) || r.state.status !== 'running') return this.exitResult(r.id, await exit);
+    // while it runs, a failing health check ends the task (the container is stopped first, as moby does)
+    let unsubscribe = (): void => undefined;
+    const unhealthy = new Promise<'unhealthy'>((resolve) => {
+      unsubscribe = this.o.engine.events.subscribe({}, (ev) => {
+        if (ev.Type === 'container' && ev.Actor.ID === r.id && ev.Action === 'health_status: unhealthy') resolve('unhealthy');
+      });
+    });
+    try {
+      const first = await Promise.race([exit, unhealthy]);
+      if (first === 'unhealthy') {
+        await m.stop(r.id, { t: stopGraceSeconds(task) }).catch(() => undefined);
+        throw new ExecutorError('unhealthy container');
+      }
+      return this.exitResult(r.id, first);
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private exitResult(id: string, w: { StatusCode: number; Error?: { Message: string } }): ExitResult {
+    const r = this.o.engine.manager.store.find(id);
+    const message = r?.state.oomKilled ? 'OOM killed' : w.Error?.Message;
+    return { exitCode: w.StatusCode, containerId: id, ...(message ? { message } : {}) };
+  }
+
+  // ---- shutdown and remove ------------------------------------------------------------------------
+
+  async shutdown(task: Task): Promise<void> {
+    const r = this.containerOf(task.ID);
+    if (!r || (r.state.status !== 'running' && r.state.status !== 'restarting' && r.state.status !== 'paused')) return;
+    try {
+      if (r.state.status === 'paused') await this.o.engine.manager.unpause(r.id);
+      await this.o.engine.manager.stop(r.id, { t: stopGraceSeconds(task) });
+    } catch (e) {
+      if (!this.o.engine.manager.store.find(r.id)) return;
+      throw new ExecutorError(messageOf(e), true, { cause: e });
+    }
+  }
+
+  async remove(task: Task): Promise<void> {
+    await this.removeContainerOf(task.ID);
+  }
+
+  private async removeContainerOf(taskId: string): Promise<void> {
+    const r = this.containerOf(taskId);
+    if (!r) return;
+    try {
+      await this.o.engine.manager.remove(r.id, { force: true, v: true });
+    } catch (e) {
+      if (this.o.engine.manager.store.find(r.id)) throw new ExecutorError(messageOf(e), true, { cause: e });
+    }
+  }
+
+  isRunning(task: Task): Promise<boolean> {
+    const s = this.containerOf(task.ID)?.state.status;
+    return Promise.resolve(s === 'running' || s === 'restarting' || s === 'paused');
+  }
+
+  /** Removes the containers of swarm tasks that are not in `keep` (tasks no longer assigned here). */
+  async prune(keep: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const [taskId, r] of this.taskContainers()) {
+      if (keep.has(taskId)) continue;
+      try {
+        await this.o.engine.manager.remove(r.id, { force: true, v: true });
+        removed.push(taskId);
+        this.log.info({ task: taskId, container: r.id }, 'removed the container of a task no longer assigned to this node');
+      } catch (e) {
+        this.log.warn({ task: taskId, container: r.id, err: messageOf(e) }, 'removing an unassigned task container failed');
+      }
+    }
+    return removed;
+  }
+
+  /** The task's container log (docker service logs reads it through the agent). */
+  logs(task: Task, o: TaskLogOptions = {}): AsyncIterable<LogEntry> {
+    const r = this.require(task);
+    return this.o.engine.manager.io.logs(r.id, {
+      ...(o.follow !== undefined ? { follow: o.follow } : {}),
+      stdout: o.stdout ?? true,
+      stderr: o.stderr ?? true,
+      ...(o.since !== undefined ? { since: o.since } : {}),
+      ...(o.tail !== undefined ? { tail: o.tail } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  }
+}
