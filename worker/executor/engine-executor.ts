@@ -12,6 +12,7 @@ import type { NodeDescription, PortConfig, Task } from '../../manager/store/inde
 import type { Engine } from '../engine/engine.js';
 import type { ContainerRecord } from '../engine/container/types.js';
 import type { LogEntry } from '../engine/container/log-reader.js';
+import { ensureImage, type PeerSource } from '../engine/image/peer-pull.js';
 import { type ContainerNetwork, LABEL_TASK_ID, createPlan, healthDisabled, stopGraceSeconds } from './container-spec.js';
 import { type ExitResult, type Executor, ExecutorError, type StartResult } from './executor.js';
 
@@ -24,6 +25,8 @@ export interface EngineExecutorOptions {
   log?: Logger;
   /** deadline of one image pull (default 5 minutes) */
   pullTimeoutMs?: number;
+  /** other nodes' engines an image missing here (and from its registry) may be fetched from */
+  peers?: () => Promise<readonly PeerSource[]> | readonly PeerSource[];
   /**
    * The overlay networks a task joins (step "network attachments"); default: none, the task is on the
    * default bridge only.
@@ -58,7 +61,6 @@ export function withoutDigest(ref: string): string {
 }
 
 export class EngineExecutor implements Executor {
-  private readonly pulls = new Map<string, Promise<void>>();
   private readonly log: Logger;
 
   constructor(private readonly o: EngineExecutorOptions) {
@@ -110,21 +112,21 @@ export class EngineExecutor implements Executor {
 
   // ---- prepare ------------------------------------------------------------------------------------
 
-  /** The reference that resolves locally, pulling it when missing; Docker's "No such image" otherwise. */
+  /**
+   * The reference that resolves locally, fetched when missing (the registry, then the peer nodes the
+   * swarm names — engine/image/peer-pull's ensureImage, which also shares one pull among tasks);
+   * Docker's "No such image" when it cannot be had.
+   */
   private async ensureImage(ref: string): Promise<string> {
     const images = this.o.engine.images;
     if (images.resolve(ref)) return ref;
     const plain = withoutDigest(ref);
     if (plain !== ref && images.resolve(plain)) return plain;
-    let p = this.pulls.get(ref);
-    if (!p) {
-      p = images.pull(ref, () => undefined, { timeoutMs: this.o.pullTimeoutMs ?? 300_000 }).then(() => undefined);
-      this.pulls.set(ref, p);
-      const clear = (): void => void this.pulls.delete(ref);
-      p.then(clear, clear);
-    }
     try {
-      await p;
+      await ensureImage(images, ref, {
+        registry: { timeoutMs: this.o.pullTimeoutMs ?? 300_000 },
+        ...(this.o.peers ? { peers: this.o.peers } : {}),
+      });
     } catch (e) {
       // as moby: a failed pull is only logged; the task fails on the missing image
       this.log.warn({ image: ref, err: messageOf(e) }, 'image pull failed');
