@@ -7,9 +7,9 @@
 //  (c) 100 containers (create, start, wait, remove of /bin/true), 8 at a time: total seconds.
 // The last line is `engine/runtime start ratio: R`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareSnapshot, mountSnapshot, removeSnapshot, snapshotLowerDirs, snapshotPaths } from '../../worker/engine/snapshot/overlay-snapshot.js';
 import { DOCKER, rawRequest, run, SHOAL, ShoaldHarness } from '../e2e/engine/shoald-harness.js';
@@ -85,30 +85,40 @@ async function directBundle(h: ShoaldHarness, containerId: string, dir: string):
   return { bundle, snapshot };
 }
 
-/** `<runtime> run` of the bundle, N times (each with its own ID and cgroup); the median ms. */
-async function runtimeDirect(runtime: string, bundle: string, stateRoot: string, prefix: string, n: number): Promise<number> {
-  const specPath = join(bundle, 'config.json');
-  const base = JSON.parse(readFileSync(specPath, 'utf8')) as Spec;
-  const times: number[] = [];
-  for (let i = 0; i < n + 3; i++) {
-    const id = `${prefix}-direct-${i}`;
-    base.linux.cgroupsPath = `/shoal-${prefix}-direct/${id}`;
-    writeFileSync(specPath, JSON.stringify(base));
+/** `<runtime> run` of the bundle, one run at a time (each with its own ID and cgroup), then its cleanup. */
+class DirectRuntime {
+  private readonly specPath: string;
+  private readonly base: Spec;
+  private n = 0;
+  constructor(private readonly runtime: string, private readonly bundle: string, private readonly stateRoot: string, private readonly prefix: string) {
+    this.specPath = join(bundle, 'config.json');
+    this.base = JSON.parse(readFileSync(this.specPath, 'utf8')) as Spec;
+  }
+
+  /** One `run` of /bin/true; the ms it took (the delete after it is not counted). */
+  async once(): Promise<number> {
+    const id = `${this.prefix}-direct-${this.n++}`;
+    this.base.linux.cgroupsPath = `/shoal-${this.prefix}-direct/${id}`;
+    writeFileSync(this.specPath, JSON.stringify(this.base));
     const t0 = nowMs();
-    const r = await run(runtime, ['--root', stateRoot, 'run', '--bundle', bundle, id], { timeoutMs: 30_000 });
+    const r = await run(this.runtime, ['--root', this.stateRoot, 'run', '--bundle', this.bundle, id], { timeoutMs: 30_000 });
     const ms = nowMs() - t0;
-    if (r.code !== 0) throw new Error(`${runtime} run exited ${r.code}: ${r.stderr}`);
-    if (i >= 3) times.push(ms); // 3 warm-up runs, as for the API
-    await run(runtime, ['--root', stateRoot, 'delete', '--force', id], { timeoutMs: 15_000 });
+    if (r.code !== 0) throw new Error(`${this.runtime} run exited ${r.code}: ${r.stderr}`);
+    await run(this.runtime, ['--root', this.stateRoot, 'delete', '--force', id], { timeoutMs: 15_000 });
+    return ms;
   }
-  for (const ctl of readdirSync('/sys/fs/cgroup')) {
-    const p = join('/sys/fs/cgroup', ctl, `shoal-${prefix}-direct`);
-    if (!existsSync(p)) continue;
-    for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) try { rmdirSync(join(p, e.name)); } catch { /* reported below */ }
-    try { rmdirSync(p); } catch { console.log(`note: could not remove ${p}`); }
+
+  cleanup(): void {
+    for (const ctl of readdirSync('/sys/fs/cgroup')) {
+      const p = join('/sys/fs/cgroup', ctl, `shoal-${this.prefix}-direct`);
+      if (!existsSync(p)) continue;
+      for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) try { rmdirSync(join(p, e.name)); } catch { /* reported below */ }
+      try { rmdirSync(p); } catch { console.log(`note: could not remove ${p}`); }
+    }
   }
-  return median(times);
 }
+
+const KEY_JSON = '/etc/docker/key.json';
 
 /** Debian's dockerd on temp roots; undone by stop(). Throws with the reason when it cannot run. */
 class Dockerd {
@@ -117,6 +127,8 @@ class Dockerd {
   private readonly ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   private forwardPolicy: string | undefined;
   private readonly cgroupsBefore = new Set(this.dockerCgroups());
+  /** dockerd 20.10 writes its identity key here on first start */
+  private readonly keyJsonBefore = existsSync(KEY_JSON);
   readonly sock: string;
   constructor(readonly dir: string) {
     this.sock = join(dir, 'docker.sock');
@@ -184,6 +196,10 @@ class Dockerd {
       for (const e of readdirSync(cg, { withFileTypes: true })) if (e.isDirectory()) try { rmdirSync(join(cg, e.name)); } catch { /* busy */ }
       try { rmdirSync(cg); } catch { notes.push(`could not remove ${cg}`); }
     }
+    if (!this.keyJsonBefore && existsSync(KEY_JSON)) {
+      rmSync(KEY_JSON, { force: true });
+      notes.push(`removed ${KEY_JSON}`);
+    }
     writeFileSync('/proc/sys/net/ipv4/ip_forward', this.ipForward);
     const after = await Dockerd.forwardPolicy();
     if (this.forwardPolicy && after && after !== this.forwardPolicy) {
@@ -194,16 +210,21 @@ class Dockerd {
   }
 }
 
-async function cliMedian(cmd: string, args: string[], env: NodeJS.ProcessEnv, n: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < n + 2; i++) {
-    const t0 = nowMs();
-    const r = await run(cmd, args, { env, timeoutMs: 60_000 });
-    const ms = nowMs() - t0;
-    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    if (i >= 2) times.push(ms);
-  }
-  return median(times);
+/** One timed run of a CLI command (throws when it fails). */
+async function cliOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const t0 = nowMs();
+  const r = await run(cmd, args, { env, timeoutMs: 60_000 });
+  const ms = nowMs() - t0;
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return ms;
+}
+
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+async function stopDockerd(d: Dockerd, dir: string): Promise<void> {
+  const notes = await d.stop();
+  if (notes.length) console.log(`    dockerd cleanup: ${notes.join('; ')}`);
+  await rm(dir, { recursive: true, force: true }).catch((e: unknown) => console.log(`    could not remove ${dir}: ${(e as Error).message}`));
 }
 
 async function main(): Promise<void> {
@@ -215,28 +236,38 @@ async function main(): Promise<void> {
     await h.start();
     const info = await api(h, 'GET', '/info');
     const runtime = String(info['DefaultRuntime']);
-    console.log(`shoald on ${h.socket}, OCI runtime ${runtime}, ${RUNS} runs per figure`);
+    console.log(`shoald on ${h.socket}, OCI runtime ${runtime}, ${RUNS} runs per figure; load average ${load()}`);
 
-    // (a) --network none on both sides: an empty new network namespace, as the runtime's own default
+    // (a) --network none on both sides: a new, empty network namespace, as the runtime's own default.
+    // The API and the runtime alone alternate run by run, so a change of load on the host hits both.
     const hc = { NetworkMode: 'none' };
-    const apiTimes: number[] = [];
-    let firstId = '';
-    for (let i = 0; i < RUNS + 3; i++) {
-      const { ms, id } = await apiTrue(h, hc);
-      if (i >= 3) apiTimes.push(ms);
-      if (firstId === '') firstId = id;
-      else await api(h, 'DELETE', `/containers/${id}`);
-    }
-    const apiMed = median(apiTimes);
-    const { bundle, snapshot } = await directBundle(h, firstId, scratch);
-    await api(h, 'DELETE', `/containers/${firstId}`);
+    const first = await apiTrue(h, hc);
+    const { bundle, snapshot } = await directBundle(h, first.id, scratch);
+    await api(h, 'DELETE', `/containers/${first.id}`);
     const runtimePath = runtime === 'crun' ? '/usr/bin/crun' : '/usr/sbin/runc';
     const stateRoot = join(scratch, 'runtime-state');
     await mkdir(stateRoot, { recursive: true });
-    const directMed = await runtimeDirect(runtimePath, bundle, stateRoot, h.prefix, RUNS);
-    await removeSnapshot(snapshot);
+    const direct = new DirectRuntime(runtimePath, bundle, stateRoot, h.prefix);
+    const apiTimes: number[] = [];
+    const directTimes: number[] = [];
+    try {
+      for (let i = 0; i < RUNS + 3; i++) {
+        const { ms, id } = await apiTrue(h, hc);
+        await api(h, 'DELETE', `/containers/${id}`);
+        const dms = await direct.once();
+        if (i >= 3) { // 3 warm-up runs of each
+          apiTimes.push(ms);
+          directTimes.push(dms);
+        }
+      }
+    } finally {
+      direct.cleanup();
+      await removeSnapshot(snapshot);
+    }
+    const apiMed = median(apiTimes);
+    const directMed = median(directTimes);
     ratioA = apiMed / directMed;
-    console.log(`(a) create→start→exit of /bin/true: API median ${fmt(apiMed)} (min ${fmt(Math.min(...apiTimes))}), ${runtime} run median ${fmt(directMed)} → ratio ${ratioA.toFixed(2)} (target ≤ 2)`);
+    console.log(`(a) create→start→exit of /bin/true (--network none), alternating: API median ${fmt(apiMed)} (min ${fmt(Math.min(...apiTimes))}), ${runtime} run median ${fmt(directMed)} (min ${fmt(Math.min(...directTimes))}) → ratio ${ratioA.toFixed(2)} (target ≤ 2)`);
     const withBridge: number[] = [];
     for (let i = 0; i < Math.min(RUNS, 20); i++) {
       const { ms, id } = await apiTrue(h, {});
@@ -245,31 +276,47 @@ async function main(): Promise<void> {
     }
     console.log(`    the same on the default bridge network (veth, IP, /etc files): median ${fmt(median(withBridge))}`);
 
-    // (b) the CLIs end to end
-    const shoalMed = await cliMedian(process.execPath, [SHOAL, 'run', '--rm', 'busybox', 'true'], h.env, CLI_RUNS);
-    console.log(`(b) shoal run --rm busybox true: median ${fmt(shoalMed)} over ${CLI_RUNS}`);
+    // (b) the CLIs end to end, alternating run by run when dockerd can run
+    const shoalArgs = [SHOAL, 'run', '--rm', 'busybox', 'true'];
     const dockerDir = await mkdtemp('/tmp/shoal-bench-dockerd-');
     const d = new Dockerd(dockerDir);
+    let dockerArgs: string[] | undefined;
+    let dockerVersion = '';
     try {
       await d.start(await Dockerd.forwardPolicy());
       const tar = join(scratch, 'busybox.tar');
       const save = await run(DOCKER, ['save', '-o', tar, 'busybox'], { env: h.env, timeoutMs: 60_000 });
       if (save.code !== 0) throw new Error(`docker save from shoald: ${save.stderr}`);
-      const load = await run(DOCKER, ['load', '-i', tar], { env: d.env(), timeoutMs: 60_000 });
-      if (load.code !== 0) throw new Error(`docker load into dockerd: ${load.stderr}`);
-      const dv = await run(DOCKER, ['version', '--format', '{{.Server.Version}}'], { env: d.env(), timeoutMs: 10_000 });
-      // --bridge=none leaves dockerd without its default bridge: `docker run` there needs --network none
+      const loaded = await run(DOCKER, ['load', '-i', tar], { env: d.env(), timeoutMs: 60_000 });
+      if (loaded.code !== 0) throw new Error(`docker load into dockerd: ${loaded.stderr}`);
+      dockerVersion = (await run(DOCKER, ['version', '--format', '{{.Server.Version}}'], { env: d.env(), timeoutMs: 10_000 })).stdout.trim();
+      // --bridge=none may leave dockerd without a usable default network: then both sides run with --network none
       const probe = await run(DOCKER, ['run', '--rm', 'busybox', 'true'], { env: d.env(), timeoutMs: 60_000 });
-      const dockerArgs = probe.code === 0 ? ['run', '--rm', 'busybox', 'true'] : ['run', '--rm', '--network', 'none', 'busybox', 'true'];
-      if (probe.code !== 0) console.log(`    dockerd ${dv.stdout.trim()} has no bridge here (${probe.stderr.trim().split('\n')[0]}); docker runs with --network none`);
-      const dockerMed = await cliMedian(DOCKER, dockerArgs, d.env(), CLI_RUNS);
-      console.log(`    docker ${dockerArgs.join(' ')} on dockerd ${dv.stdout.trim()}: median ${fmt(dockerMed)} → ratio ${(shoalMed / dockerMed).toFixed(2)} (target ≤ 0.33)`);
+      dockerArgs = probe.code === 0 ? ['run', '--rm', 'busybox', 'true'] : ['run', '--rm', '--network', 'none', 'busybox', 'true'];
+      if (probe.code !== 0) console.log(`    dockerd ${dockerVersion} has no bridge here (${probe.stderr.trim().split('\n')[0]}); docker runs with --network none`);
     } catch (e) {
-      console.log(`    docker run --rm not measured: dockerd cannot run here: ${(e as Error).message}`);
+      console.log(`    docker run --rm NOT MEASURED: Debian's dockerd cannot run here: ${(e as Error).message}`);
+      await stopDockerd(d, dockerDir);
+    }
+    try {
+      const shoalTimes: number[] = [];
+      const dockerTimes: number[] = [];
+      for (let i = 0; i < CLI_RUNS + 2; i++) {
+        const sms = await cliOnce(process.execPath, shoalArgs, h.env);
+        const dms = dockerArgs ? await cliOnce(DOCKER, dockerArgs, d.env()) : NaN;
+        if (i >= 2) {
+          shoalTimes.push(sms);
+          dockerTimes.push(dms);
+        }
+      }
+      const shoalMed = median(shoalTimes);
+      console.log(`(b) shoal run --rm busybox true: median ${fmt(shoalMed)} over ${CLI_RUNS}`);
+      if (dockerArgs) {
+        const dockerMed = median(dockerTimes);
+        console.log(`    docker ${dockerArgs.join(' ')} on dockerd ${dockerVersion} (alternating): median ${fmt(dockerMed)} → ratio ${(shoalMed / dockerMed).toFixed(2)} (target ≤ 0.33)`);
+      }
     } finally {
-      const notes = await d.stop();
-      if (notes.length) console.log(`    dockerd cleanup: ${notes.join('; ')}`);
-      await rm(dockerDir, { recursive: true, force: true }).catch((e: unknown) => console.log(`    could not remove ${dockerDir}: ${(e as Error).message}`));
+      if (dockerArgs) await stopDockerd(d, dockerDir);
     }
 
     // (c) many containers, PARALLEL at a time, on the default bridge
@@ -284,7 +331,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
     const total = (nowMs() - t0) / 1000;
-    console.log(`(c) ${MANY} containers (create, start, exit, remove), ${PARALLEL} in parallel: ${total.toFixed(2)} s total (${(MANY / total).toFixed(1)} containers/s)`);
+    console.log(`(c) ${MANY} containers (create, start, exit, remove), ${PARALLEL} in parallel: ${total.toFixed(2)} s total (${(MANY / total).toFixed(1)} containers/s); load average ${load()}`);
   } finally {
     const left = await h.cleanup();
     if (left.length) console.log(`leftovers: ${left.join(', ')}`);
