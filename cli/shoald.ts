@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 /**
- * shoald: the engine daemon. Serves the Docker-shaped REST API on a unix socket; on SIGTERM/SIGINT it
- * closes its listeners and exits, leaving containers running under their monitors.
+ * shoald: one per host. The engine with its Docker-shaped REST API on a unix socket, and the swarm
+ * roles: in no swarm until `swarm init`/`swarm join`; then the worker role (agent) always and the
+ * manager role (Raft, store, leader loops, gRPC on --listen-addr) while the node is a manager. A restart
+ * resumes the swarm role from --data-root. On SIGTERM/SIGINT it closes its listeners and exits, leaving
+ * containers running under their monitors.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { cpus, hostname, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { controlGateway } from '../manager/controlapi/control-gateway.js';
+import { swarmLifecycleRoutes } from '../manager/controlapi/swarm-lifecycle-routes.js';
+import { parseHostPort } from '../manager/node/addresses.js';
+import { SwarmNode } from '../manager/node/swarm-node.js';
+import type { NodeDescription } from '../manager/store/index.js';
 import { buildApi, listenUnix } from '../worker/engine/api/server.js';
 import { Engine } from '../worker/engine/engine.js';
+import { SimulatedExecutor } from '../worker/executor/index.js';
 import { lockDataRoot, type DataRootLock } from './data-root-lock.js';
 import { DEFAULT_HOST, socketPathOf } from './host-address.js';
 
@@ -22,6 +32,27 @@ interface DaemonFlags {
   logLevel: string;
   bridgeSubnet?: string;
   cleanup?: boolean;
+  listenAddr?: string;
+  advertiseAddr?: string;
+  hostname?: string;
+  raftTickMs?: number;
+  rolePollMs?: number;
+  statusPeriodMs?: number;
+}
+
+function msArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new InvalidArgumentError('expected milliseconds between 1 and 600000');
+  return n;
+}
+
+function addrArg(v: string): string {
+  try {
+    parseHostPort(v, 'address', 2377);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
 }
 
 function intArg(v: string): number {
@@ -70,7 +101,32 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     log.info({}, 'removed every container, network, namespace and rule of this engine');
     return;
   }
-  const app = buildApi(engine.apiDeps(), { log });
+  const nodeHostname = flags.hostname ?? hostname();
+  const engineVersion = engine.apiDeps().info.version;
+  const describe = async (): Promise<NodeDescription> => ({
+    Hostname: nodeHostname,
+    Platform: { Architecture: process.arch === 'x64' ? 'x86_64' : process.arch, OS: 'linux' },
+    Resources: { NanoCPUs: cpus().length * 1e9, MemoryBytes: totalmem() },
+    Engine: { EngineVersion: engineVersion, Labels: {}, Plugins: [{ Type: 'Network', Name: 'bridge' }, { Type: 'Network', Name: 'overlay' }, { Type: 'Volume', Name: 'local' }] },
+  });
+  // TODO(DISPATCH): the engine executor runs tasks as containers on this engine; until it lands, tasks are simulated
+  const executor = new SimulatedExecutor({ hostname: nodeHostname });
+  const swarm = new SwarmNode({
+    dir: join(flags.dataRoot, 'swarm'),
+    ...(flags.listenAddr ? { listenAddr: flags.listenAddr } : {}),
+    ...(flags.advertiseAddr ? { advertiseAddr: flags.advertiseAddr } : {}),
+    executor,
+    describe,
+    log,
+    timing: {
+      ...(flags.raftTickMs ? { tickMs: flags.raftTickMs } : {}),
+      ...(flags.statusPeriodMs ? { statusPeriodMs: flags.statusPeriodMs } : {}),
+    },
+    ...(flags.rolePollMs ? { rolePollMs: flags.rolePollMs } : {}),
+  });
+  await swarm.start().catch((e: unknown) => log.error({ err: (e as Error).message }, 'swarm state could not be resumed'));
+  const deps = { ...engine.apiDeps(), swarm: { swarmInfo: () => swarm.swarmInfo() } };
+  const app = buildApi(deps, { log, plugins: [swarmLifecycleRoutes(swarm), controlGateway({ target: () => swarm.controlTarget() })] });
   await mkdir(dirname(socket), { recursive: true });
   await rm(socket, { force: true });
   try {
@@ -78,6 +134,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   } catch (e) {
     log.fatal({ err: (e as Error).message, socket }, 'cannot listen');
     process.stderr.write(`shoald: cannot listen on ${socket}: ${(e as Error).message}\n`);
+    await swarm.stop();
     await engine.close();
     await lock.release();
     process.exit(1);
@@ -93,6 +150,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     void (async () => {
       engine.events.close();
       await app.close().catch(() => undefined);
+      await swarm.stop().catch(() => undefined);
       await engine.close().catch(() => undefined);
       await rm(socket, { force: true });
       await lock.release();
@@ -116,6 +174,12 @@ export function daemonCommand(): Command {
     .option('--bridge-subnet <cidr>', 'subnet of the default bridge network')
     .option('--log-level <level>', 'pino level', 'info')
     .option('--cleanup', 'remove every container, network, namespace and NAT rule of this engine, then exit')
+    .option('--listen-addr <addr>', 'swarm listen address host[:port] used when swarm init/join leaves it to the default (0.0.0.0:2377)', addrArg)
+    .option('--advertise-addr <addr>', 'swarm advertise address ip[:port] used when swarm init/join gives none', addrArg)
+    .option('--hostname <name>', 'the node hostname the swarm shows (default: the host name)')
+    .addOption(new Option('--raft-tick-ms <ms>', 'raft tick (default 100)').argParser(msArg).hideHelp())
+    .addOption(new Option('--role-poll-ms <ms>', 'how often the node asks for its role (default 2000)').argParser(msArg).hideHelp())
+    .addOption(new Option('--status-period-ms <ms>', 'how often the leader refreshes manager reachability (default 1000)').argParser(msArg).hideHelp())
     .action(async (flags: DaemonFlags) => {
       await runDaemon(flags);
     });
