@@ -4,3 +4,4 @@ export { backoffDelay, DEFAULT_BACKOFF, type BackoffConfig } from './backoff.js'
 export { TaskRunner, nextAction, type TaskAction } from './task-runner.js';
 export { loadTasks, saveTasks, TASK_FILE, type PersistedTask } from './task-file.js';
 export { DispatcherClient, leaderAddrOf } from './dispatcher-client.js';
+export { startWorker, workerStateDir, type WorkerOptions, type WorkerHandle } from './start-worker.js';
