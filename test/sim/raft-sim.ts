@@ -39,6 +39,8 @@ export interface SimReport {
 
 const TICK = 10;
 const STABILISE = 3000;
+/** Events per unit of virtual time beyond which a run is a livelock (a message storm): a normal run has about 1. */
+const MAX_EVENTS_PER_TIME = 20;
 
 /** The command line that replays one run. */
 export function replayCommand(o: SimOptions): string {
@@ -120,8 +122,14 @@ export function runSim(o: SimOptions): SimReport {
   let events = 0;
   let failure: string | undefined;
   let at: string | undefined;
+  const maxEvents = MAX_EVENTS_PER_TIME * end;
   for (let ev = q.pop(); ev !== undefined && ev.time <= end && probe.state === 'pending'; ev = q.pop()) {
     events++;
+    if (events > maxEvents) {
+      failure = `livelock: more than ${maxEvents} events by virtual time ${ev.time} (a message storm); last event "${ev.label}"`;
+      at = `t=${ev.time} (event ${events})`;
+      break;
+    }
     try {
       if (o.trace && !ev.label.startsWith('tick')) o.trace(`t=${ev.time} ${ev.label}`);
       ev.run();

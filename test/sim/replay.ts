@@ -1,10 +1,10 @@
 // Replays one simulator run from its seed:
 //   node dist/test/sim/replay.js --seed <N> [--nodes 3|5] [--duration T] [--membership none|learner|replace]
-//                                [--breakage none|forget-vote] [--trace]
+//                                [--breakage none|forget-vote|lose-acked-entries] [--trace]
 import { parseArgs } from 'node:util';
 import { replayCommand, runSim, type SimOptions } from './raft-sim.js';
 import type { MembershipPlan } from './sim-membership.js';
-import type { Breakage } from './sim-node.js';
+import { BREAKAGES, type Breakage } from './sim-node.js';
 import { DEFAULT_DURATION } from './sim-defaults.js';
 
 function main(argv: string[]): number {
@@ -28,7 +28,7 @@ function main(argv: string[]): number {
   const m = values.membership;
   if (m !== undefined && m !== 'none' && m !== 'learner' && m !== 'replace') { console.error('--membership must be none, learner or replace'); return 2; }
   const b = values.breakage;
-  if (b !== 'none' && b !== 'forget-vote') { console.error('--breakage must be none or forget-vote'); return 2; }
+  if (!BREAKAGES.includes(b as Breakage)) { console.error(`--breakage must be one of ${BREAKAGES.join(', ')}`); return 2; }
   const o: SimOptions = { seed, nodes, duration, breakage: b as Breakage };
   if (m !== undefined) o.membership = m as MembershipPlan;
   if (values.trace) o.trace = (line) => console.log(line);

@@ -76,3 +76,11 @@ test('applied above committed, commit above the log, and a node both voter and l
   const both = { ...cfg, learners: [3] };
   violates(/voters ∩ learners/, () => m.checkNode(1, { ...st('follower', 1), config: both }, 0, disk([])));
 });
+
+test('a node granting votes to two candidates in one term breaks one vote per term, even across restarts', () => {
+  const m = new SafetyMonitor();
+  m.checkVote(1, 4, 2);
+  m.checkVote(1, 4, 2); // the same vote again (a duplicated request) is fine
+  m.checkVote(1, 5, 3); // a new term, a new vote
+  violates(/one vote per term/, () => m.checkVote(1, 4, 3));
+});

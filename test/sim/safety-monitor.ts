@@ -44,6 +44,8 @@ function termAt(disk: Storage, i: number): number | undefined {
 
 export class SafetyMonitor {
   private readonly leaderOfTerm = new Map<number, NodeId>();
+  /** `${node}@${term}` → the one candidate that node voted for in that term (over all its incarnations). */
+  private readonly votes = new Map<string, NodeId>();
   /** index → term → the entry's identity (its predecessor's term and its content). */
   private readonly logIds = new Map<number, Map<number, { prevTerm: number | undefined; hash: string }>>();
   /** index → the entry every node applied there. */
@@ -113,6 +115,21 @@ export class SafetyMonitor {
       throw new InvariantViolation('log matching', `node ${id} has entry ${e.index}@${e.term} after term ${prevTerm}, another node after term ${seen.prevTerm}`);
     }
     if (seen.prevTerm === undefined) seen.prevTerm = prevTerm;
+  }
+
+  /**
+   * One vote per term (§5.2), over the whole run and across restarts: a vote a node records in its
+   * hard state or grants on the wire. A node that forgets a vote it gave, and gives another, is caught
+   * here even when no second leader results.
+   */
+  checkVote(id: NodeId, term: number, candidate: NodeId): void {
+    if (candidate === 0) return;
+    const key = `${id}@${term}`;
+    const prev = this.votes.get(key);
+    if (prev === undefined) this.votes.set(key, candidate);
+    else if (prev !== candidate) {
+      throw new InvariantViolation('one vote per term', `node ${id} votes for ${candidate} in term ${term} after voting for ${prev}`);
+    }
   }
 
   /** After the disk write: the persisted commit never passes the persisted log. */

@@ -1,7 +1,7 @@
 // The virtual network: every message gets a random delay (so messages reorder), may be dropped or
 // duplicated, and is refused on a cut link. Links are directed, so partitions can be asymmetric.
 
-import type { Message, NodeId, RandomInt } from '../../manager/raft/core/types.js';
+import { MessageType, type Message, type NodeId, type RandomInt } from '../../manager/raft/core/types.js';
 import type { EventQueue } from './event-queue.js';
 
 export interface NetworkFaults {
@@ -25,6 +25,20 @@ export interface NetworkHooks {
 
 /** Tells the sender what happened to a message it sent (for ReportSnapshot / ReportUnreachable). */
 export type OutcomeHook = (o: DeliveryOutcome) => void;
+
+const TYPE_NAMES = new Map<number, string>(Object.entries(MessageType).map(([k, v]) => [v, k]));
+
+/** A short description of a message for traces: type, route, term and the fields that matter for it. */
+export function describeMessage(m: Message): string {
+  let d = `${TYPE_NAMES.get(m.type) ?? m.type} ${m.from}->${m.to} t${m.term}`;
+  if (m.type === MessageType.App) d += ` prev=${m.index}@${m.logTerm} n=${m.entries.length} commit=${m.commit}`;
+  else if (m.type === MessageType.AppResp) d += ` index=${m.index}${m.reject ? ` reject hint=${m.rejectHint}@${m.logTerm}` : ''}`;
+  else if (m.type === MessageType.Heartbeat) d += ` commit=${m.commit}`;
+  else if (m.type === MessageType.Snap) d += ` snap=${m.snapshot?.metadata.index ?? '?'}`;
+  else if (m.type === MessageType.Vote || m.type === MessageType.PreVote) d += ` last=${m.index}@${m.logTerm}`;
+  else if (m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) d += m.reject ? ' reject' : ' grant';
+  return d;
+}
 
 export class SimNetwork {
   faults: NetworkFaults = { ...CALM };
@@ -68,12 +82,12 @@ export class SimNetwork {
     const f = this.faults;
     if (this.isCut(m.from, m.to)) {
       this.dropped++;
-      this.q.after(1, `cut ${m.from}->${m.to}`, () => outcome('cut'));
+      this.q.after(1, `cut ${describeMessage(m)}`, () => outcome('cut'));
       return;
     }
     if (this.rnd(1000) < f.dropPerMille) {
       this.dropped++;
-      this.q.after(f.maxDelay, `drop ${m.from}->${m.to}`, () => outcome('dropped'));
+      this.q.after(f.maxDelay, `drop ${describeMessage(m)}`, () => outcome('dropped'));
       return;
     }
     const copies = this.rnd(1000) < f.dupPerMille ? 2 : 1;
@@ -83,7 +97,7 @@ export class SimNetwork {
       const wire = structuredClone(m);
       const slow = this.rnd(1000) < f.slowPerMille;
       const delay = slow ? f.slowDelay + this.rnd(f.slowDelay + 1) : f.minDelay + this.rnd(f.maxDelay - f.minDelay + 1);
-      this.q.after(delay, `deliver ${m.from}->${m.to}`, () => {
+      this.q.after(delay, `deliver ${describeMessage(m)}`, () => {
         // A link cut while the message was in flight loses it too.
         if (this.isCut(m.from, m.to)) { outcome('cut'); return; }
         this.hooks.deliver(wire);

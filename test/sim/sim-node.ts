@@ -16,8 +16,15 @@ import type { EventQueue } from './event-queue.js';
 import type { SimNetwork } from './sim-network.js';
 import { InvariantViolation, type SafetyMonitor } from './safety-monitor.js';
 
-/** Deliberate bugs, to prove the invariant checks catch a broken node. */
-export type Breakage = 'none' | 'forget-vote';
+/**
+ * Deliberate bugs, to prove the invariant checks catch a broken node:
+ *  - forget-vote: the vote in the hard state is never persisted (a restarted node may vote again);
+ *  - lose-acked-entries: appends are acknowledged but not durable — a crash loses the last
+ *    LOST_ON_CRASH entries above the snapshot (and the commit index is clipped to what is left).
+ */
+export type Breakage = 'none' | 'forget-vote' | 'lose-acked-entries';
+export const BREAKAGES: readonly Breakage[] = ['none', 'forget-vote', 'lose-acked-entries'];
+const LOST_ON_CRASH = 3;
 
 export interface NodeEnv {
   q: EventQueue;
@@ -64,7 +71,7 @@ export class SimNode {
   private writes = new Map<string, PendingWrite>();
   private reads = new Map<string, PendingRead>();
 
-  constructor(readonly id: NodeId, readonly disk: MemoryStorage, private readonly env: NodeEnv) {
+  constructor(readonly id: NodeId, public disk: MemoryStorage, private readonly env: NodeEnv) {
     this.confState = disk.initialState().confState;
   }
 
@@ -94,6 +101,7 @@ export class SimNode {
   }
 
   crash(): void {
+    if (this.raw !== null && this.env.breakage === 'lose-acked-entries') this.loseTail(LOST_ON_CRASH);
     this.raw = null;
     this.app = new KvApp();
     this.role = 'follower';
@@ -101,6 +109,20 @@ export class SimNode {
     for (const r of this.reads.values()) r.abandon();
     this.writes.clear();
     this.reads.clear();
+  }
+
+  /** The disk as it would be if its last `n` appends above the snapshot were never made durable. */
+  private loseTail(n: number): void {
+    const d = this.disk;
+    const snap = d.snapshot();
+    const hs = d.hardState();
+    const keepTo = Math.max(snap.metadata.index, d.lastIndex() - n);
+    const kept = keepTo > snap.metadata.index ? d.entries(snap.metadata.index + 1, keepTo + 1, Number.MAX_SAFE_INTEGER) : [];
+    const rebuilt = new MemoryStorage();
+    rebuilt.applySnapshot(snap);
+    rebuilt.append(kept);
+    rebuilt.setHardState({ ...hs, commit: Math.min(hs.commit, keepTo) });
+    this.disk = rebuilt;
   }
 
   addWrite(key: string, w: PendingWrite): void {
@@ -127,8 +149,12 @@ export class SimNode {
   private handleReady(raw: RawNode, rd: Ready): void {
     const env = this.env;
     const leaderTerm = this.role === 'leader' ? this.disk.hardState().term : 0;
-    const snap = rd.snapshot && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
+    // A snapshot at index 0 is a joining node's bootstrap membership: it is persisted like any other
+    // (a restart must know the membership), but there is no application state in it to restore.
+    const snap = rd.snapshot;
     env.monitor.checkPersist(this.id, this.disk, leaderTerm, { hardState: rd.hardState, entries: rd.entries, snapshot: snap });
+    if (rd.hardState) env.monitor.checkVote(this.id, rd.hardState.term, rd.hardState.vote);
+    for (const m of rd.messages) if (m.type === MessageType.VoteResp && !m.reject) env.monitor.checkVote(this.id, m.term, m.to);
     // 1. persist
     if (snap) this.disk.applySnapshot(snap);
     if (rd.entries.length > 0) this.disk.append(rd.entries);
@@ -190,6 +216,10 @@ export class SimNode {
   }
 
   private applySnapshot(snap: Snapshot): void {
+    if (snap.metadata.index === 0 && this.applied === 0) {
+      this.confState = snap.metadata.confState;
+      return;
+    }
     if (snap.metadata.index <= this.applied) {
       throw new InvariantViolation('snapshot moves forward', `node ${this.id} gets snapshot ${snap.metadata.index} at applied ${this.applied}`);
     }
