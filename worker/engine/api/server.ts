@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { ApiError, errorBody, toApiError } from './errors.js';
+import { buildRoutes } from './build-route.js';
 import { containerRoutes } from './containers.js';
 import { eventRoutes } from './events-route.js';
 import { execRoutes } from './exec.js';
@@ -95,6 +96,7 @@ export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): Fasti
   void app.register(volumeRoutes(deps));
   void app.register(registryRoutes(deps)); // before imageRoutes: claims POST /images/create?fromImage= and /images/*/push
   void app.register(imageRoutes(deps));
+  void app.register(buildRoutes(deps));
   void app.register(containerRoutes(deps));
   void app.register(execRoutes(deps));
   for (const plugin of opts.plugins ?? []) void app.register(plugin);
