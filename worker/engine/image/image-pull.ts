@@ -4,7 +4,7 @@
  * dockerd), each hashed on the way and refused on a digest mismatch; nothing reaches the store until
  * every blob is verified, and a failure leaves nothing behind. Progress is Docker's jsonmessage.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -58,18 +58,6 @@ export function platformString(p: Platform): string {
 export function pickPlatform(manifests: readonly Descriptor[], want: Platform): Descriptor | undefined {
   const fits = (d: Descriptor): boolean => d.platform?.os === want.os && d.platform.architecture === want.architecture && (want.variant === undefined || d.platform.variant === want.variant);
   return manifests.find(fits);
-}
-
-/** Counts bytes as they pass (for Downloading lines). */
-function counter(onBytes: (n: number) => void, start = 0): Transform {
-  let n = start;
-  return new Transform({
-    transform(chunk: Buffer, _e, cb: TransformCallback) {
-      n += chunk.length;
-      onBytes(n);
-      cb(null, chunk);
-    },
-  });
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
@@ -144,16 +132,33 @@ export interface StoreImageOptions {
   retryDelayMs?: number;
 }
 
-/** Passes at most `limit` bytes; more is an error (a source may not send more than the descriptor says). */
-function limited(limit: number, what: string): Transform {
-  let n = 0;
-  return new Transform({
-    transform(chunk: Buffer, _e, cb: TransformCallback) {
-      n += chunk.length;
-      if (n > limit) cb(badImageInput(`${what} sent more than the ${limit} bytes its descriptor gives; nothing was stored`));
-      else cb(null, chunk);
-    },
-  });
+/**
+ * One pass-through for a blob download: refuses more than `limit` bytes (a source may not send more
+ * than the descriptor says), hashes (when `hash`), and reports the running count (from `start`).
+ * One transform, not three: TLS delivers 16 kB chunks, and every stream hop costs per chunk.
+ */
+class BlobMeter extends Transform {
+  readonly hash: Hash | undefined;
+  bytes = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly what: string,
+    private readonly report: (n: number) => void,
+    private readonly start: number,
+  ) {
+    super();
+    this.hash = start === 0 ? createHash('sha256') : undefined;
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) {
+      cb(badImageInput(`${this.what} sent more than the ${this.limit + this.start} bytes its descriptor gives; nothing was stored`));
+      return;
+    }
+    this.hash?.update(chunk);
+    this.report(this.start + this.bytes);
+    cb(null, chunk);
+  }
 }
 
 /**
@@ -173,6 +178,8 @@ export async function storeImageFrom(store: ImageStore, source: BlobSource, m: {
     const report = isLayer ? byteReporter(onProgress, 'Downloading', shortId(d.digest), d.size) : () => undefined;
     const what = `${source.label} (blob ${d.digest})`;
     // A transfer that breaks off is resumed from the bytes already on disk (when the source can).
+    // One unbroken transfer is hashed on the way; a resumed one is hashed from the file afterwards.
+    let streamed: { digest: string; bytes: number } | undefined;
     for (let attempt = 1; ; attempt++) {
       let have = 0;
       try {
@@ -185,7 +192,9 @@ export async function storeImageFrom(store: ImageStore, source: BlobSource, m: {
         let start = 0;
         if (have > 0 && have < d.size && source.blobFrom !== undefined) ({ stream, start } = await source.blobFrom(d.digest, have));
         else stream = await source.blob(d.digest);
-        await pipeline(stream, limited(d.size - start, what), counter(report, start), createWriteStream(dest, { flags: start > 0 ? 'a' : 'w' }));
+        const meter = new BlobMeter(d.size - start, what, report, start);
+        await pipeline(stream, meter, createWriteStream(dest, { flags: start > 0 ? 'a' : 'w', highWaterMark: 1024 * 1024 }));
+        if (meter.hash !== undefined) streamed = { digest: `sha256:${meter.hash.digest('hex')}`, bytes: meter.bytes };
         break;
       } catch (e) {
         const retryable = !(e instanceof ImageError) || e.status === 500;
@@ -198,14 +207,20 @@ export async function storeImageFrom(store: ImageStore, source: BlobSource, m: {
         await new Promise((r) => setTimeout(r, wait));
       }
     }
-    // the whole file, whatever pieces it came in
-    const hash = createHash('sha256');
+    let got: string;
     let bytes = 0;
-    for await (const c of createReadStream(dest)) {
-      hash.update(c as Buffer);
-      bytes += (c as Buffer).length;
+    if (streamed !== undefined) {
+      got = streamed.digest;
+      bytes = streamed.bytes;
+    } else {
+      // the whole file, whatever pieces it came in
+      const hash = createHash('sha256');
+      for await (const c of createReadStream(dest)) {
+        hash.update(c as Buffer);
+        bytes += (c as Buffer).length;
+      }
+      got = `sha256:${hash.digest('hex')}`;
     }
-    const got = `sha256:${hash.digest('hex')}`;
     if (got !== d.digest) throw badImageInput(`blob digest mismatch: expected ${d.digest}, content is ${got} (from ${source.label}); nothing was stored`);
     if (bytes !== d.size) throw badImageInput(`blob ${d.digest} from ${source.label} is ${bytes} bytes, its descriptor says ${d.size}; nothing was stored`);
   };
