@@ -26,3 +26,7 @@ test('a node that acknowledges votes without persisting them votes twice in a te
 test('a node whose acknowledged appends are not durable loses committed entries in a crash, and is caught', async () => {
   await caughtOn('lose-acked-entries', 30, /leader completeness|state machine safety|log matching/);
 });
+
+test('a node that answers gets from its own state without ReadIndex returns stale values, and the history is rejected', async () => {
+  await caughtOn('local-reads', 10, /history not linearizable/);
+});

@@ -1,8 +1,9 @@
 // Replays one simulator run from its seed:
 //   node dist/test/sim/replay.js --seed <N> [--nodes 3|5] [--duration T] [--membership none|learner|replace]
+// --nodes and --duration default to what the seed sweep (npm test) used for that seed.
 //                                [--breakage none|forget-vote|lose-acked-entries] [--trace]
 import { parseArgs } from 'node:util';
-import { replayCommand, runSim, type SimOptions } from './raft-sim.js';
+import { replayCommand, runSim, sweepOptions, type SimOptions } from './raft-sim.js';
 import type { MembershipPlan } from './sim-membership.js';
 import { BREAKAGES, type Breakage } from './sim-node.js';
 import { DEFAULT_DURATION } from './sim-defaults.js';
@@ -12,17 +13,18 @@ function main(argv: string[]): number {
     args: argv,
     options: {
       seed: { type: 'string' },
-      nodes: { type: 'string', default: '3' },
-      duration: { type: 'string', default: String(DEFAULT_DURATION) },
+      nodes: { type: 'string' },
+      duration: { type: 'string' },
       membership: { type: 'string' },
       breakage: { type: 'string', default: 'none' },
       trace: { type: 'boolean', default: false },
     },
   });
   const seed = Number(values.seed);
-  const nodes = Number(values.nodes);
-  const duration = Number(values.duration);
-  if (!Number.isInteger(seed) || seed < 0) { console.error('--seed <non-negative integer> is required'); return 2; }
+  if (values.seed === undefined || !Number.isInteger(seed) || seed < 0) { console.error('--seed <non-negative integer> is required'); return 2; }
+  const d = sweepOptions(seed, DEFAULT_DURATION);
+  const nodes = values.nodes === undefined ? d.nodes : Number(values.nodes);
+  const duration = values.duration === undefined ? d.duration : Number(values.duration);
   if (nodes !== 3 && nodes !== 5) { console.error('--nodes must be 3 or 5'); return 2; }
   if (!Number.isFinite(duration) || duration <= 0) { console.error('--duration must be a positive number'); return 2; }
   const m = values.membership;

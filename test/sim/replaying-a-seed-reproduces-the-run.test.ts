@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSim } from './raft-sim.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { replayCommand, runSim, type SimOptions } from './raft-sim.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('running the same seed twice gives the same trace and the same outcome', () => {
   for (const seed of [7, 8]) {
@@ -12,4 +17,28 @@ test('running the same seed twice gives the same trace and the same outcome', ()
     assert.deepEqual(rb, ra);
     assert.deepEqual(b, a);
   }
+});
+
+test('the one command printed for a failing seed, run from the repository root, reproduces the same failure', async () => {
+  const o: SimOptions = { seed: 4, nodes: 3, duration: 4000, breakage: 'lose-acked-entries' };
+  const inProcess = runSim(o);
+  assert.equal(inProcess.ok, false, 'seed 4 with lose-acked-entries no longer fails: pick another failing seed');
+  const cmd = replayCommand(o);
+  assert.match(cmd, /^node dist\/test\/sim\/replay\.js --seed 4 /);
+  const [exe, ...args] = cmd.split(' ');
+  assert.equal(exe, 'node');
+  const run = promisify(execFile);
+  const err = await run(process.execPath, args, { cwd: repoRoot, timeout: 60_000 }).then(
+    () => assert.fail('the replay exited 0 for a failing seed'),
+    (e: unknown) => e as { code?: number; stdout?: string },
+  );
+  assert.equal(err.code, 1, 'the replay must exit 1 on a failure');
+  assert.ok(err.stdout?.includes(`FAILED at ${inProcess.at}`), `replay output lacks the failure point ${inProcess.at}:\n${err.stdout}`);
+  assert.ok(err.stdout?.includes(inProcess.failure!.split('\n')[0]!), `replay output lacks the failure:\n${err.stdout}`);
+});
+
+test('a passing seed replays to "ok" with exit code 0', async () => {
+  const run = promisify(execFile);
+  const out = await run(process.execPath, ['dist/test/sim/replay.js', '--seed', '3'], { cwd: repoRoot, timeout: 60_000 });
+  assert.match(out.stdout, /\nok\n$/);
 });

@@ -17,7 +17,4 @@ export async function runSeeds(runs: SimOptions[], workers: number): Promise<See
   return parts.flat().sort((a, b) => a.seed - b.seed);
 }
 
-/** The shape every seed in the sweep runs with: 3 nodes, every third seed 5. */
-export function sweepOptions(seed: number, duration: number): SimOptions {
-  return { seed, nodes: seed % 3 === 2 ? 5 : 3, duration };
-}
+export { sweepOptions } from './raft-sim.js';

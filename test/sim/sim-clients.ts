@@ -67,6 +67,12 @@ export class SimClients {
     const finish = (out: KvOutput | undefined): void => { finished = true; then(out); };
     if (input.op === 'get') {
       const ctx = `r${c}:${seq}`;
+      if (this.w.breakage === 'local-reads') {
+        const value = node.app.get(input.key);
+        this.history.push({ clientId: c, input, output: { type: 'value', value }, call, ret: call });
+        this.w.q.after(1, `client ${c} read locally`, () => finish({ type: 'value', value }));
+        return;
+      }
       node.addRead(ctx, {
         key: input.key,
         index: null,

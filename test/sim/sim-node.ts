@@ -20,10 +20,12 @@ import { InvariantViolation, type SafetyMonitor } from './safety-monitor.js';
  * Deliberate bugs, to prove the invariant checks catch a broken node:
  *  - forget-vote: the vote in the hard state is never persisted (a restarted node may vote again);
  *  - lose-acked-entries: appends are acknowledged but not durable — a crash loses the last
- *    LOST_ON_CRASH entries above the snapshot (and the commit index is clipped to what is left).
+ *    LOST_ON_CRASH entries above the snapshot (and the commit index is clipped to what is left);
+ *  - local-reads: a get is answered from the node's own state at once, without ReadIndex (a deposed
+ *    leader or a lagging follower answers with old values).
  */
-export type Breakage = 'none' | 'forget-vote' | 'lose-acked-entries';
-export const BREAKAGES: readonly Breakage[] = ['none', 'forget-vote', 'lose-acked-entries'];
+export type Breakage = 'none' | 'forget-vote' | 'lose-acked-entries' | 'local-reads';
+export const BREAKAGES: readonly Breakage[] = ['none', 'forget-vote', 'lose-acked-entries', 'local-reads'];
 const LOST_ON_CRASH = 3;
 
 export interface NodeEnv {

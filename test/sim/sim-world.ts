@@ -3,7 +3,7 @@
 import type { NodeId, RandomInt } from '../../manager/raft/core/types.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimNetwork } from './sim-network.js';
-import type { SimNode } from './sim-node.js';
+import type { Breakage, SimNode } from './sim-node.js';
 
 export interface SimStats {
   crashes: number;
@@ -26,6 +26,8 @@ export interface World {
   nodes: Map<NodeId, SimNode>;
   /** Nodes whose removal from the cluster has been applied: stopped, and the network refuses them. */
   removed: Set<NodeId>;
+  /** A deliberate bug switched on for this run ('none' normally). */
+  breakage: Breakage;
   /** False once the chaos phase is over: no more faults and no new client operations. */
   chaos: boolean;
   stats: SimStats;
