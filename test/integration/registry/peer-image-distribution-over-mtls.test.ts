@@ -3,22 +3,22 @@
  * root CA, the serving node's peer listener on 127.0.0.1 over mutual TLS: the other node fetches an
  * image it lacks with no registry, verifying every digest; a corrupted blob on the serving node is
  * detected and refused with nothing kept; strangers are refused at the handshake or by the identity
- * check; ensureImage tries a real registry (Debian's docker-registry) first and falls back to a peer.
+ * check (peer-cluster.ts: what the swarm wiring uses); ensureImage tries a real registry (Debian's docker-registry) first and falls back to a peer.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { PeerCertificate } from 'node:tls';
 import { RootCA } from '../../../manager/ca/root-ca.js';
-import { createKeyAndCSR, parseIdentity, type NodeRole } from '../../../manager/ca/identity.js';
+import { createKeyAndCSR, type NodeRole } from '../../../manager/ca/identity.js';
 import { ensureBusybox, ImageStore } from '../../../worker/engine/image/index.js';
 import type { ImageRecord } from '../../../worker/engine/image/image-record.js';
 import type { Digest } from '../../../worker/engine/image/digest.js';
 import { PeerClient } from '../../../worker/engine/image/peer-client.js';
 import { ensureImage, pullFromPeers, type PeerSource } from '../../../worker/engine/image/peer-pull.js';
 import { startPeerServer, type PeerServer } from '../../../worker/engine/image/peer-server.js';
+import { advertisePeer, peerAuthorizer, peersFromNodes, type PeerNode } from '../../../worker/engine/image/peer-cluster.js';
 import { leftovers, makeTar, requireRoot, streamOf, withTempDir } from '../image/image-harness.js';
 import { startRegistry } from './registry-fixture.js';
 
@@ -36,21 +36,10 @@ async function nodeTls(ca: RootCA, nodeId: string, role: NodeRole = 'worker', cl
   return { keyPem, certPem: await ca.signCSR(csrPem, { nodeId, role, clusterId, now: NOW }), rootPem: ca.certPem };
 }
 
-/** What a swarm node would check of a caller: our cluster (the chain is checked by TLS). */
-function sameCluster(cert: PeerCertificate): string | undefined {
-  try {
-    const id = parseIdentity(new Uint8Array(cert.raw));
-    return id.clusterId === CLUSTER ? undefined : `node ${id.nodeId} belongs to cluster ${id.clusterId}, not this one`;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
+const removed = new Set<string>();
 
-/** The client's check of the server: the node it meant to dial. */
-const isNode = (nodeId: string) => (cert: PeerCertificate): Error | undefined => {
-  const id = parseIdentity(new Uint8Array(cert.raw));
-  return id.nodeId === nodeId ? undefined : new Error(`server is node ${id.nodeId}, not ${nodeId}`);
-};
+/** A store Node as the swarm would hold it, advertising a peer listener. */
+const nodeAt = (id: string, port: number, state = 'ready'): PeerNode => ({ ID: id, Description: { Engine: { Labels: advertisePeer('127.0.0.1', port) } }, Status: { State: state } });
 
 /** A one-layer image as a build on that node would leave it (not in any registry). */
 async function localApp(store: ImageStore, tag: string): Promise<ImageRecord> {
@@ -84,14 +73,14 @@ describe('peer image distribution between two engines over mutual TLS', () => {
     storeA = await ImageStore.open(join(dirA, 'image'));
     busybox = await ensureBusybox(storeA);
     app = await localApp(storeA, 'peerapp:1');
-    serverA = await startPeerServer({ store: storeA, tls: tlsA, authorize: sameCluster });
+    serverA = await startPeerServer({ store: storeA, tls: tlsA, authorize: peerAuthorizer(CLUSTER, (n) => removed.has(n)) });
   });
   after(async () => {
     await serverA?.close();
     if (dirA !== '') await rm(dirA, { recursive: true, force: true });
   });
 
-  const clientOfA = (tls: NodeTls = tlsB): PeerClient => new PeerClient({ address: serverA.address, name: 'node-a', tls, checkServer: isNode('node-a') });
+  const clientOfA = (tls: NodeTls = tlsB): PeerClient => peersFromNodes([nodeAt('node-a', serverA.port)], 'node-b', tls)[0]!;
 
   test('an image on node A is fetched by node B with no registry: same image ID and manifest digest, layers unpacked, by tag, pinned digest or ID', async () => {
     await withTempDir('peer-b', async (dir) => {
@@ -126,7 +115,7 @@ describe('peer image distribution between two engines over mutual TLS', () => {
       const storeC = await ImageStore.open(join(dir, 'c-image'));
       const tlsC = await nodeTls(ca, 'node-c');
       await pullFromPeers(storeC, 'peerapp:1', [clientOfA(tlsC)]);
-      const serverC = await startPeerServer({ store: storeC, tls: tlsC, authorize: sameCluster });
+      const serverC = await startPeerServer({ store: storeC, tls: tlsC, authorize: peerAuthorizer(CLUSTER) });
       const layer = storeA.documents(app.id).manifest.layers[0]!.digest;
       const file = storeA.blobs.path(layer);
       const good = await readFile(file);
@@ -143,7 +132,7 @@ describe('peer image distribution between two engines over mutual TLS', () => {
         assert.deepEqual(storeB.list(), []);
         assert.deepEqual(leftovers(rootB), { layers: [], blobs: [], tmp: [] }, 'nothing of the refused image is kept');
 
-        const fromC = new PeerClient({ address: serverC.address, name: 'node-c', tls: tlsB, checkServer: isNode('node-c') });
+        const fromC = peersFromNodes([nodeAt('node-c', serverC.port)], 'node-b', tlsB)[0]!;
         const got = await pullFromPeers(storeB, 'peerapp:1', [clientOfA(), fromC]);
         assert.equal(got.id, app.id, 'the refused peer is skipped and the next one serves');
         assert.deepEqual(await readFile(storeB.blobs.path(layer)), good);
@@ -187,8 +176,17 @@ describe('peer image distribution between two engines over mutual TLS', () => {
       await assert.rejects(pullFromPeers(storeB, 'busybox:latest', [new PeerClient({ address: serverA.address, tls: { ...foreign, rootPem: ca.certPem } })]), /did not answer GET \/shoal\/peer\/v1\/manifests\/busybox%3Alatest/);
       const elsewhere = await nodeTls(ca, 'node-x', 'worker', 'another-cluster');
       await assert.rejects(pullFromPeers(storeB, 'busybox:latest', [clientOfA(elsewhere)]), /answered 403 .*node node-x belongs to cluster another-cluster, not this one/);
-      const expectsC = new PeerClient({ address: serverA.address, tls: tlsB, checkServer: isNode('node-c') });
-      await assert.rejects(pullFromPeers(storeB, 'busybox:latest', [expectsC]), /server is node node-a, not node-c/);
+      // an address the swarm lists for node-c, answered by node-a
+      await assert.rejects(pullFromPeers(storeB, 'busybox:latest', peersFromNodes([nodeAt('node-c', serverA.port)], 'node-b', tlsB)), /server is node node-a, not node-c/);
+      removed.add('node-b');
+      try {
+        await assert.rejects(pullFromPeers(storeB, 'busybox:latest', [clientOfA()]), /answered 403 .*node node-b was removed from the swarm/);
+      } finally {
+        removed.delete('node-b');
+      }
+      // the list holds only other ready nodes that advertise a listener
+      const listed = peersFromNodes([nodeAt('node-b', 1), nodeAt('node-a', serverA.port), nodeAt('node-d', 2, 'down'), { ID: 'node-e', Status: { State: 'ready' } }], 'node-b', tlsB);
+      assert.deepEqual(listed.map((c) => c.label), [`peer node-a (127.0.0.1:${serverA.port})`]);
       const dead = new PeerClient({ address: '127.0.0.1:1', tls: tlsB });
       await assert.rejects(pullFromPeers(storeB, 'busybox:latest', [dead]), /peer 127\.0\.0\.1:1 did not answer .*ECONNREFUSED/);
       assert.deepEqual(storeB.list(), []);
