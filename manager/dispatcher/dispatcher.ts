@@ -9,6 +9,7 @@ import type { LeaderLoop, LeaderLoopContext } from '../node/leader-loop.js';
 import type { Node, NodeDescription, NodeState, ReplicatedStore, Secret, Watcher } from '../store/index.js';
 import { type AssignmentMessage, type AssignmentSet, completeMessage, computeAssignments, diffAssignments } from './assignments.js';
 import { DispatchError } from './dispatch-error.js';
+import { NetworkViewCache, taskNetworkIds } from './network-view.js';
 import { DEFAULT_HEARTBEAT_PERIOD_MS, HeartbeatTracker } from './heartbeat-tracker.js';
 import { managerList, type WeightedManager } from './manager-list.js';
 import { type StatusReport, checkReport } from './status-intake.js';
@@ -91,6 +92,7 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
   private flushTimer: unknown;
   private assignTimer: unknown;
   private readonly dirtyNodes = new Set<string>();
+  private readonly dirtyNetworks = new Set<string>();
   private readonly nodeWrites = new Map<string, NodeWrite>();
   private reports: PendingReports[] = [];
   private flushing: Promise<void> | undefined;
@@ -122,7 +124,7 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
         this.tracker = new HeartbeatTracker({ periodMs: this.resolvePeriod(tx.find('clusters')[0]?.Spec.Dispatcher.HeartbeatPeriod) });
         return tx.find('nodes');
       },
-      { tables: ['tasks', 'secrets', 'configs', 'nodes', 'clusters'], queueLimit: 10_000_000 },
+      { tables: ['tasks', 'secrets', 'configs', 'nodes', 'clusters', 'services', 'networks'], queueLimit: 10_000_000 },
     );
     this.watcher = watcher;
     // grace after a leader change: no node is marked down before a full window has passed
@@ -150,6 +152,7 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
     }
     this.sessions.clear();
     this.dirtyNodes.clear();
+    this.dirtyNetworks.clear();
     this.nodeWrites.clear();
     for (const p of this.reports.splice(0)) p.reject(err);
     await this.flushing?.catch(() => undefined);
@@ -288,12 +291,22 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
         if (e.table === 'tasks') {
           this.markDirty(e.object.NodeID);
           if (e.oldObject) this.markDirty(e.oldObject.NodeID);
+          // every node with a task on the same overlay sees this task as a peer / backend
+          for (const id of taskNetworkIds(e.object)) this.markNetworkDirty(id);
+          if (e.oldObject) for (const id of taskNetworkIds(e.oldObject)) this.markNetworkDirty(id);
+        } else if (e.table === 'services') {
+          for (const v of e.object.Endpoint?.VirtualIPs ?? []) this.markNetworkDirty(v.NetworkID);
+          for (const v of e.oldObject?.Endpoint?.VirtualIPs ?? []) this.markNetworkDirty(v.NetworkID);
+        } else if (e.table === 'networks') {
+          this.markNetworkDirty(e.object.ID);
         } else if (e.table === 'secrets' || e.table === 'configs') {
           for (const s of this.sessions.values()) {
             const sent = s.assign?.sent;
             if (sent && (sent.secrets.has(e.object.ID) || sent.configs.has(e.object.ID))) this.markDirty(s.nodeId);
           }
         } else if (e.table === 'nodes') {
+          // a node's underlay address is what its peers send VXLAN traffic to
+          if (e.oldObject && e.oldObject.Status.Addr !== e.object.Status.Addr) this.markNetworkDirty('*');
           this.onNodeChange(e.object, e.action === 'delete');
         } else if (e.table === 'clusters' && e.action !== 'delete') {
           this.tracker.setPeriod(this.resolvePeriod(e.object.Spec.Dispatcher.HeartbeatPeriod));
@@ -340,6 +353,16 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
   private markDirty(nodeId: string): void {
     if (!nodeId || !this.sessions.get(nodeId)?.assign) return;
     this.dirtyNodes.add(nodeId);
+    this.scheduleAssign();
+  }
+
+  /** The nodes that hold a view of network `id` ('*': every network) are recomputed in the next batch. */
+  private markNetworkDirty(id: string): void {
+    this.dirtyNetworks.add(id);
+    this.scheduleAssign();
+  }
+
+  private scheduleAssign(): void {
     if (this.assignTimer === undefined) {
       this.assignTimer = this.timers.setTimeout(() => {
         this.assignTimer = undefined;
@@ -351,13 +374,23 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
   private sendIncrements(): void {
     const ctx = this.ctx;
     if (!ctx) return;
+    if (this.dirtyNetworks.size) {
+      const all = this.dirtyNetworks.has('*');
+      for (const s of this.sessions.values()) {
+        const nets = s.assign?.sent.networks;
+        if (!nets?.size) continue;
+        if (all || [...nets.keys()].some((id) => this.dirtyNetworks.has(id))) this.dirtyNodes.add(s.nodeId);
+      }
+      this.dirtyNetworks.clear();
+    }
     const dirty = [...this.dirtyNodes];
     this.dirtyNodes.clear();
     ctx.store.view((tx) => {
+      const views = new NetworkViewCache(tx);
       for (const nodeId of dirty) {
         const a = this.sessions.get(nodeId)?.assign;
         if (!a) continue;
-        const next = computeAssignments(tx, nodeId);
+        const next = computeAssignments(tx, nodeId, views);
         const msg = diffAssignments(a.sent, next);
         a.sent = next;
         if (msg) a.sink.send(this.outgoing(msg));

@@ -10,3 +10,7 @@ export {
 export { checkReport, type StatusReport, type IntakeDecision } from './status-intake.js';
 export { managerList, pickWeighted, type WeightedManager, MANAGER_WEIGHT, LEADER_WEIGHT } from './manager-list.js';
 export type * from './wire.js';
+export {
+  type NetworkView, type NetworkPeer, type OverlayNetworkSpec, NetworkViewCache,
+  networkView, overlaySpecOf, macForAddress, addressOf, taskAddress, taskNetworkIds,
+} from './network-view.js';

@@ -1,0 +1,184 @@
+/**
+ * What a node must know of each overlay network its tasks are on, derived from the store, pure:
+ * the network itself (ID, name, VXLAN ID, subnet, gateway), its peers (every live task's address and
+ * MAC with the underlay address of its node — the engine programs the VXLAN forwarding entries of the
+ * remote ones), the names the embedded DNS answers (service name → VIP, or the task addresses for
+ * dnsrr; `tasks.<service>` → task addresses; the task names and network aliases) and the VIP → backends
+ * map (load balancing in each container). SwarmKit spreads this by gossip; shoal sends it with the
+ * assignments, so one channel carries everything a node needs.
+ */
+import type { Network, Node, ReadTx, Service, Task } from '../store/index.js';
+import { stateOrder } from '../orchestrator/task-state.js';
+
+export const VXLAN_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
+
+export interface OverlayNetworkSpec {
+  id: string;
+  name: string;
+  vni: number;
+  subnet: string;
+  gateway: string;
+  internal?: boolean;
+  attachable?: boolean;
+  ingress?: boolean;
+  labels?: Record<string, string>;
+}
+
+export interface NetworkPeer {
+  ip: string;
+  mac: string;
+  /** underlay address of the node the task runs on */
+  vtep: string;
+}
+
+export interface NetworkView {
+  network: OverlayNetworkSpec;
+  peers: NetworkPeer[];
+  /** lower-case name → addresses */
+  records: Record<string, string[]>;
+  vips: { vip: string; backends: string[] }[];
+}
+
+/** The MAC the engine gives an endpoint: 02:42 and the four bytes of its IPv4 address (as Docker). */
+export function macForAddress(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+function isIPv4(s: string | undefined): s is string {
+  const m = s ? IPV4.exec(s) : null;
+  return m !== null && m.slice(1).every((x) => Number(x) <= 255);
+}
+
+/** "10.0.1.5/24" → "10.0.1.5" (undefined when it is not an IPv4 address). */
+export function addressOf(cidr: string | undefined): string | undefined {
+  const ip = cidr?.split('/')[0];
+  return isIPv4(ip) ? ip : undefined;
+}
+
+/** The overlay spec of a network object, once the allocator has given it a subnet and a VXLAN ID. */
+export function overlaySpecOf(n: Network): OverlayNetworkSpec | undefined {
+  if ((n.Spec.DriverConfiguration?.Name ?? 'overlay') !== 'overlay') return undefined;
+  const cfg = n.IPAMOptions?.Configs?.[0];
+  const vni = Number(n.DriverState?.Options?.[VXLAN_OPTION]);
+  if (!cfg?.Subnet || !cfg.Gateway || !Number.isInteger(vni) || vni <= 0) return undefined;
+  return {
+    id: n.ID,
+    name: n.Spec.Name,
+    vni,
+    subnet: cfg.Subnet,
+    gateway: cfg.Gateway,
+    ...(n.Spec.Internal ? { internal: true } : {}),
+    ...(n.Spec.Attachable ? { attachable: true } : {}),
+    ...(n.Spec.Ingress ? { ingress: true } : {}),
+    ...(n.Spec.Labels && Object.keys(n.Spec.Labels).length ? { labels: { ...n.Spec.Labels } } : {}),
+  };
+}
+
+/** The task's address on a network, if it has one. */
+export function taskAddress(t: Task, networkId: string): string | undefined {
+  const a = t.NetworksAttachments?.find((x) => x.Network.ID === networkId);
+  return addressOf(a?.Addresses[0]);
+}
+
+/** The overlay networks a task is attached to (IDs). */
+export function taskNetworkIds(t: Task): string[] {
+  return (t.NetworksAttachments ?? []).map((a) => a.Network.ID);
+}
+
+/** A task occupies its address (a peer entry) from assignment until it has ended. */
+function isPeer(t: Task): boolean {
+  return t.NodeID !== '' && stateOrder(t.Status.State) >= stateOrder('assigned') && stateOrder(t.Status.State) <= stateOrder('running');
+}
+
+/** A task takes traffic (DNS records, VIP backend) while it runs and is meant to. */
+function isBackend(t: Task): boolean {
+  return t.Status.State === 'running' && stateOrder(t.DesiredState) <= stateOrder('running');
+}
+
+function push(records: Record<string, string[]>, name: string, ip: string): void {
+  const k = name.toLowerCase();
+  const list = (records[k] ??= []);
+  if (!list.includes(ip)) list.push(ip);
+}
+
+/**
+ * The view of one network: `tasks` are the tasks attached to it (any node), `services` and `nodes`
+ * look up VIPs and underlay addresses. Deterministic (sorted), so views compare by JSON.
+ */
+export function networkView(
+  network: Network,
+  tasks: Iterable<Task>,
+  serviceOf: (id: string) => Service | undefined,
+  nodeOf: (id: string) => Node | undefined,
+): NetworkView | undefined {
+  const spec = overlaySpecOf(network);
+  if (!spec) return undefined;
+  const peers = new Map<string, NetworkPeer>();
+  const records: Record<string, string[]> = {};
+  const backends = new Map<string, string[]>();
+  const services = new Map<string, Service>();
+  for (const t of tasks) {
+    const ip = taskAddress(t, network.ID);
+    if (!ip) continue;
+    if (isPeer(t)) {
+      const vtep = nodeOf(t.NodeID)?.Status.Addr;
+      if (isIPv4(vtep)) peers.set(ip, { ip, mac: macForAddress(ip), vtep });
+    }
+    if (!isBackend(t)) continue;
+    const svc = serviceOf(t.ServiceID);
+    if (svc) services.set(svc.ID, svc);
+    const name = t.ServiceAnnotations.Name;
+    (backends.get(t.ServiceID) ?? backends.set(t.ServiceID, []).get(t.ServiceID)!).push(ip);
+    push(records, `tasks.${name}`, ip);
+    const slot = t.Slot > 0 ? String(t.Slot) : t.NodeID;
+    push(records, `${name}.${slot}.${t.ID}`, ip);
+  }
+  const vips: NetworkView['vips'] = [];
+  for (const [serviceId, ips] of backends) {
+    const svc = services.get(serviceId);
+    if (!svc) continue;
+    const name = svc.Spec.Name;
+    const aliases = (svc.Spec.TaskTemplate.Networks ?? []).filter((n) => n.Target === network.ID || n.Target === network.Spec.Name).flatMap((n) => n.Aliases ?? []);
+    const vip = addressOf(svc.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === network.ID)?.Addr);
+    const dnsrr = (svc.Spec.EndpointSpec?.Mode ?? 'vip') === 'dnsrr';
+    const targets = dnsrr || !vip ? ips : [vip];
+    for (const n of [name, ...aliases]) for (const ip of targets) push(records, n, ip);
+    if (vip && !dnsrr) vips.push({ vip, backends: [...ips].sort() });
+  }
+  // services with a VIP here and no running task: the name still resolves; the VIP refuses at once
+  return {
+    network: spec,
+    peers: [...peers.values()].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
+    records: Object.fromEntries(Object.entries(records).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, [...v].sort()])),
+    vips: vips.sort((a, b) => (a.vip < b.vip ? -1 : 1)),
+  };
+}
+
+/**
+ * Network views from one store read, computed on first use and shared by every node that needs them:
+ * one pass over the tasks indexes them by network, then each network's view is built once.
+ */
+export class NetworkViewCache {
+  private byNetwork: Map<string, Task[]> | undefined;
+  private readonly views = new Map<string, NetworkView | undefined>();
+
+  constructor(private readonly tx: ReadTx) {}
+
+  get(id: string): NetworkView | undefined {
+    if (this.views.has(id)) return this.views.get(id);
+    if (!this.byNetwork) {
+      this.byNetwork = new Map();
+      for (const t of this.tx.find('tasks')) {
+        for (const n of taskNetworkIds(t)) (this.byNetwork.get(n) ?? this.byNetwork.set(n, []).get(n)!).push(t);
+      }
+    }
+    const n = this.tx.get('networks', id);
+    const v = n
+      ? networkView(n, this.byNetwork.get(id) ?? [], (x) => this.tx.get('services', x), (x) => this.tx.get('nodes', x))
+      : undefined;
+    this.views.set(id, v);
+    return v;
+  }
+}
