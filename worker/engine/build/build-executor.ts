@@ -7,6 +7,7 @@
  * when every step has succeeded, so a failed build leaves no image behind.
  */
 import { createHash } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import { rm } from 'node:fs/promises';
 import type { JsonMessage } from '../api/jsonmessage.js';
 import type { Digest } from '../image/digest.js';
@@ -276,11 +277,15 @@ class Run {
       this.d.buildImages.add({ id: state.id, config: state.config, lowerDirs: lowers });
       this.registered.add(state.id);
       const env = [...(cfg.Env ?? []), ...argPairs.map(([k, v]) => `${k}=${v}`), ...proxies.map(([k, v]) => `${k}=${v}`)];
+      const decoder = new StringDecoder('utf8');
       const step = await this.d.containers.start(
         { image: state.id, argv, env, ...(cfg.User ? { user: cfg.User } : {}), ...(cfg.WorkingDir ? { workdir: cfg.WorkingDir } : {}), ...(this.o.network ? { network: this.o.network } : {}) },
-        (data) => this.out(data.toString('utf8')),
+        (data) => {
+          const text = decoder.write(data);
+          if (text !== '') this.out(text);
+        },
+        (id) => this.out(` ---> Running in ${short(id)}\n`),
       );
-      this.out(` ---> Running in ${short(step.id)}\n`);
       try {
         const code = await step.finished;
         if (code !== 0) throw new StepError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);

@@ -26,14 +26,15 @@ export interface RunningStep {
 }
 
 export interface StepContainers {
-  start(spec: RunSpec, onOutput: (data: Buffer) => void): Promise<RunningStep>;
+  /** `onCreated` runs before the container starts (so " ---> Running in" precedes its output). */
+  start(spec: RunSpec, onOutput: (data: Buffer) => void, onCreated?: (id: string) => void): Promise<RunningStep>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function stepContainers(c: ContainerPort): StepContainers {
   return {
-    async start(spec, onOutput) {
+    async start(spec, onOutput, onCreated) {
       const body = {
         Image: spec.image,
         Cmd: spec.argv,
@@ -55,6 +56,7 @@ export function stepContainers(c: ContainerPort): StepContainers {
       };
       try {
         const session = await c.attach(id, { stdin: false, stdout: true, stderr: true, stream: true });
+        onCreated?.(id);
         await c.start(id);
         const finished = (async () => {
           for await (const chunk of session.output) onOutput(chunk.data);
