@@ -26,7 +26,7 @@ import { grpcCode, grpcMessage, leaderAddrOf, RpcError, unary } from './grpc-jso
 import { LeaderForwarder, NO_LEADER_MESSAGE } from './leader-forwarder.js';
 import type { LeaderLoop, Logger } from './leader-loop.js';
 import { ManagerStatusLoop } from './manager-status-loop.js';
-import { JOIN_PATH, membershipService, type JoinResponse } from './membership-service.js';
+import { JOIN_PATH, MEMBERS_PATH, membershipService, type JoinResponse } from './membership-service.js';
 import type { RaftView } from './raft-view.js';
 import { ReachabilityTracker } from './reachability.js';
 import { RoleManager } from './role-manager.js';
@@ -91,6 +91,7 @@ export class Manager {
   private readonly dispatcher: Dispatcher;
   private readonly loops: LeaderLoop[];
   private raftNode: RaftNode | undefined;
+  private transport: GrpcTransport | undefined;
   private app: FastifyInstance | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private leading = false;
@@ -201,6 +202,7 @@ export class Manager {
         }
       },
     });
+    this.transport = transport;
     this.raftNode = await RaftNode.start({
       id: o.raftId,
       storage,
@@ -270,6 +272,11 @@ export class Manager {
       const list = [...new Set([...targets, ...known])];
       for (const addr of list) {
         try {
+          // learn the members first: the leader streams the log to us before we have it
+          const known = await unary<JoinResponse>(this.forwarder.client(addr), MEMBERS_PATH, {}, 10_000);
+          for (const m of Array.isArray(known?.members) ? known.members : []) {
+            if (Number.isSafeInteger(m?.raftId) && typeof m?.addr === 'string' && m.raftId !== this.o.raftId) this.transport?.addPeer(m.raftId, m.addr);
+          }
           const r = await unary<JoinResponse>(this.forwarder.client(addr), JOIN_PATH, req, Math.min(120_000, Math.max(1000, deadline - Date.now())));
           this.o.log.info({ via: addr, members: r.members?.length }, 'joined the raft cluster');
           return;

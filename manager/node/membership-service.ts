@@ -15,6 +15,7 @@ import { parseHostPort } from './addresses.js';
 
 export const MEMBERSHIP_SERVICE = 'shoal.control.RaftMembership';
 export const JOIN_PATH = `/${MEMBERSHIP_SERVICE}/Join`;
+export const MEMBERS_PATH = `/${MEMBERSHIP_SERVICE}/Members`;
 
 export interface JoinResponse {
   members: { raftId: number; addr: string }[];
@@ -73,7 +74,14 @@ export function membershipService(deps: MembershipDeps): { definition: grpc.Serv
     return { members: raft.status().members.map((m) => ({ raftId: m.id, addr: m.address })) };
   };
 
+  const members = async (): Promise<JoinResponse> => ({ members: deps.raft().status().members.map((m) => ({ raftId: m.id, addr: m.address })) });
+
   const implementation: grpc.UntypedServiceImplementation = {
+    // the current members, so a joiner's transport can answer them before the log tells it who they are
+    Members: rpcHandler(async (call) => {
+      const caller = authorize(call, { roles: ['manager'], clusterId: deps.clusterId, isRemoved: deps.isRemoved });
+      return deps.forwarder.run(MEMBERS_PATH, {}, caller, members);
+    }),
     Join: rpcHandler(async (call) => {
       const caller = authorize(call, { roles: ['manager'], clusterId: deps.clusterId, isRemoved: deps.isRemoved });
       const req = requestOf(call);
@@ -90,5 +98,5 @@ export function membershipService(deps: MembershipDeps): { definition: grpc.Serv
       return deps.forwarder.run(JOIN_PATH, req, caller, () => join(caller.nodeId, raftId as number, addr), 120_000);
     }),
   };
-  return { definition: jsonService(MEMBERSHIP_SERVICE, ['Join']), implementation };
+  return { definition: jsonService(MEMBERSHIP_SERVICE, ['Members', 'Join']), implementation };
 }
