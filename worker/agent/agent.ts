@@ -222,7 +222,15 @@ export class Agent {
 
   private apply(m: AssignmentsMessage): void {
     const seen = new Set<string>();
+    const nets = new Set<string>();
     for (const c of m.changes) {
+      if (c.kind === 'network') {
+        if (c.action === 'update') {
+          nets.add(c.network.network.id);
+          void this.o.executor.applyNetwork?.(c.network).catch(() => undefined); // logged by the executor
+        } else void this.o.executor.removeNetwork?.(c.id).catch(() => undefined);
+        continue;
+      }
       if (c.kind !== 'task') continue; // secrets/configs are held by the engine executor when it needs them
       if (c.action === 'remove') {
         this.removeTask(c.id);
@@ -241,9 +249,10 @@ export class Agent {
     if (m.type === 'complete') {
       for (const id of [...this.runners.keys()]) if (!seen.has(id)) this.removeTask(id);
       // leftovers of tasks this node no longer has (e.g. removed while shoald was down)
-      void this.o.executor.prune?.(new Set(this.runners.keys())).catch((e: unknown) =>
-        this.o.log.warn({ node: this.o.nodeId, err: (e as Error).message }, 'pruning unassigned task containers failed'),
-      );
+      const pruned = this.o.executor.prune?.(new Set(this.runners.keys())) ?? Promise.resolve([]);
+      void pruned
+        .then(() => this.o.executor.pruneNetworks?.(nets))
+        .catch((e: unknown) => this.o.log.warn({ node: this.o.nodeId, err: (e as Error).message }, 'pruning what unassigned tasks left failed'));
     }
     this.queueSave();
   }

@@ -13,6 +13,8 @@ import type { Engine } from '../engine/engine.js';
 import type { ContainerRecord } from '../engine/container/types.js';
 import type { LogEntry } from '../engine/container/log-reader.js';
 import { ensureImage, type PeerSource } from '../engine/image/peer-pull.js';
+import { KeyedQueue } from '../engine/mutex.js';
+import { type NetworkView, addressOf, overlaySpecOf } from '../../manager/dispatcher/network-view.js';
 import { type ContainerNetwork, LABEL_TASK_ID, createPlan, healthDisabled, stopGraceSeconds } from './container-spec.js';
 import { type ExitResult, type Executor, ExecutorError, type StartResult } from './executor.js';
 
@@ -27,11 +29,6 @@ export interface EngineExecutorOptions {
   pullTimeoutMs?: number;
   /** other nodes' engines an image missing here (and from its registry) may be fetched from */
   peers?: () => Promise<readonly PeerSource[]> | readonly PeerSource[];
-  /**
-   * The overlay networks a task joins (step "network attachments"); default: none, the task is on the
-   * default bridge only.
-   */
-  networksFor?: (task: Task) => Promise<ContainerNetwork[]>;
 }
 
 export interface TaskLogOptions {
@@ -62,6 +59,9 @@ export function withoutDigest(ref: string): string {
 
 export class EngineExecutor implements Executor {
   private readonly log: Logger;
+  private readonly netQueue = new KeyedQueue();
+  /** the newest view of each network not yet applied (a burst of views applies only the last) */
+  private readonly pendingViews = new Map<string, NetworkView>();
 
   constructor(private readonly o: EngineExecutorOptions) {
     this.log = o.log ?? quiet;
@@ -141,7 +141,7 @@ export class EngineExecutor implements Executor {
   async prepare(task: Task): Promise<void> {
     const image = await this.ensureImage(task.Spec.ContainerSpec.Image);
     if (this.containerOf(task.ID)) return; // adopted: created before an agent restart
-    const networks = this.o.networksFor ? await this.o.networksFor(task) : [];
+    const networks = await this.taskNetworks(task);
     const plan = createPlan(task, networks);
     plan.body.Image = image;
     try {
@@ -150,6 +150,75 @@ export class EngineExecutor implements Executor {
       // a create that raced with another one for the same task (same name) adopts it
       if (this.containerOf(task.ID)) return;
       throw new ExecutorError(messageOf(e), true, { cause: e });
+    }
+  }
+
+  // ---- overlay networks ---------------------------------------------------------------------------
+
+  /**
+   * The overlays a task is attached to, made to exist on this engine (the task carries each network
+   * with its VXLAN ID and subnet, so a task never waits for a network view), with the task's address
+   * and its network aliases.
+   */
+  private async taskNetworks(task: Task): Promise<ContainerNetwork[]> {
+    const out: ContainerNetwork[] = [];
+    for (const a of task.NetworksAttachments ?? []) {
+      const spec = overlaySpecOf(a.Network);
+      if (!spec) continue;
+      try {
+        await this.o.engine.networks.ensureOverlay(spec);
+      } catch (e) {
+        throw new ExecutorError(`network ${spec.name}: ${messageOf(e)}`, true, { cause: e });
+      }
+      const aliases = (task.Spec.Networks ?? []).filter((n) => n.Target === spec.id || n.Target === spec.name).flatMap((n) => n.Aliases ?? []);
+      const address = addressOf(a.Addresses[0]);
+      out.push({ network: spec.id, ...(address ? { address } : {}), aliases });
+    }
+    return out;
+  }
+
+  /**
+   * Programs what the swarm knows of an overlay on this engine: the network, its remote peers (VXLAN
+   * forwarding entries), the names its DNS answers and its VIPs. Views of one network apply in order;
+   * of a burst, only the newest.
+   */
+  applyNetwork(view: NetworkView): Promise<void> {
+    const id = view.network.id;
+    const queued = this.pendingViews.has(id);
+    this.pendingViews.set(id, view);
+    if (queued) return Promise.resolve();
+    return this.netQueue.serialize(id, async () => {
+      const v = this.pendingViews.get(id);
+      this.pendingViews.delete(id);
+      if (!v) return;
+      const nets = this.o.engine.networks;
+      try {
+        await nets.ensureOverlay(v.network);
+        await nets.setOverlayPeers(id, v.peers);
+        await nets.setOverlayRecords(id, v.records);
+        await nets.setServiceVips(id, v.vips);
+      } catch (e) {
+        this.log.warn({ network: id, err: messageOf(e) }, 'applying the network view failed');
+        throw e;
+      }
+    });
+  }
+
+  /** Removes an overlay this node no longer has tasks on (kept while a container still uses it). */
+  removeNetwork(id: string): Promise<void> {
+    this.pendingViews.delete(id);
+    return this.netQueue.serialize(id, async () => {
+      const nets = this.o.engine.networks;
+      const n = nets.list().find((x) => x.Id === id);
+      if (!n || n.Driver !== 'overlay' || nets.endpointCount(id) > 0) return;
+      await nets.remove(id).catch((e: unknown) => this.log.warn({ network: id, err: messageOf(e) }, 'removing an unused overlay failed'));
+    });
+  }
+
+  /** After a complete set: overlays the swarm no longer gives this node are removed when unused. */
+  async pruneNetworks(keep: ReadonlySet<string>): Promise<void> {
+    for (const n of this.o.engine.networks.list()) {
+      if (n.Driver === 'overlay' && n.Scope === 'swarm' && !keep.has(n.Id)) await this.removeNetwork(n.Id);
     }
   }
 

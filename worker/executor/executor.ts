@@ -4,6 +4,7 @@
  * Implementations: EngineExecutor (real containers) and SimulatedExecutor (no containers, for scale).
  */
 import type { NodeDescription, PortConfig, Task } from '../../manager/store/index.js';
+import type { NetworkView } from '../../manager/dispatcher/network-view.js';
 
 export interface StartResult {
   containerId?: string;
@@ -38,6 +39,12 @@ export interface Executor {
    * assigned here). Returns the IDs of the tasks whose leftovers were removed.
    */
   prune?(keep: ReadonlySet<string>): Promise<string[]>;
+  /** Programs an overlay network as the swarm sees it (peers, DNS records, VIPs). */
+  applyNetwork?(view: NetworkView): Promise<void>;
+  /** The node has no task on this overlay any more. */
+  removeNetwork?(id: string): Promise<void>;
+  /** After a complete set: overlays not in `keep` are removed when unused. */
+  pruneNetworks?(keep: ReadonlySet<string>): Promise<void>;
 }
 
 /** A task-level failure with the message the task status shows (e.g. "No such image"). */

@@ -25,9 +25,21 @@ export interface EngineHost {
   cleanup(): Promise<void>;
 }
 
-export async function openEngineHost(o: { overlayLocalAddr?: string; lab?: Lab } = {}): Promise<EngineHost> {
+export interface EngineHostOptions {
+  /** this host's underlay address (overlay networks) */
+  overlayLocalAddr?: string;
+  /** a lab shared with other engine hosts (not removed by this host's cleanup) */
+  lab?: Lab;
+  /** the netns of this host's bridges and rules (default: the lab's host netns) */
+  hostNs?: string;
+  /** the engine prefix (default: the lab's) */
+  prefix?: string;
+}
+
+export async function openEngineHost(o: EngineHostOptions = {}): Promise<EngineHost> {
   requireContainerHost();
   const lab = o.lab ?? makeLab();
+  const prefix = o.prefix ?? lab.prefix;
   const base = mkdtempSync('/tmp/shoal-ex-');
   const dataRoot = join(base, 'data');
   const execRoot = join(base, 'x');
@@ -35,8 +47,8 @@ export async function openEngineHost(o: { overlayLocalAddr?: string; lab?: Lab }
   const opts = {
     dataRoot,
     execRoot,
-    prefix: lab.prefix,
-    hostNetns: lab.hostNs,
+    prefix,
+    hostNetns: o.hostNs ?? lab.hostNs,
     dnsUpstreams: [],
     defaultBridgeSubnet: `10.${200 + (n[0]! % 50)}.${n[1]}.0/24`,
     ...(o.overlayLocalAddr ? { overlayLocalAddr: o.overlayLocalAddr } : {}),
@@ -58,10 +70,10 @@ export async function openEngineHost(o: { overlayLocalAddr?: string; lab?: Lab }
       }
       for (const ns of execFileSync('ip', ['netns', 'list']).toString().split('\n')) {
         const name = ns.split(' ')[0];
-        if (name && name.startsWith(`${lab.prefix}-`) && name !== lab.hostNs && name !== lab.clientNs) execFileSync('ip', ['netns', 'del', name]);
+        if (name && name.startsWith(`${prefix}-`) && name !== lab.hostNs && name !== lab.clientNs) execFileSync('ip', ['netns', 'del', name]);
       }
       for (const hier of await v1Hierarchies()) {
-        const p = join(hier, `shoal-${lab.prefix}`);
+        const p = join(hier, `shoal-${prefix}`);
         if (existsSync(p)) execFileSync('find', [p, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
       }
       if (!o.lab) lab.cleanup();
