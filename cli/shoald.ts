@@ -17,6 +17,7 @@ import { parseHostPort } from '../manager/node/addresses.js';
 import { SwarmNode } from '../manager/node/swarm-node.js';
 import type { NodeDescription } from '../manager/store/index.js';
 import { buildApi, listenUnix } from '../worker/engine/api/server.js';
+import { insecureRegistryProblem } from '../worker/engine/image/registry-client.js';
 import { Engine } from '../worker/engine/engine.js';
 import { SimulatedExecutor } from '../worker/executor/index.js';
 import { lockDataRoot, type DataRootLock } from './data-root-lock.js';
@@ -38,6 +39,13 @@ interface DaemonFlags {
   raftTickMs?: number;
   rolePollMs?: number;
   statusPeriodMs?: number;
+  insecureRegistry: string[];
+}
+
+function insecureRegistryArg(v: string, previous: string[]): string[] {
+  const problem = insecureRegistryProblem(v);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return [...previous, v];
 }
 
 function msArg(v: string): number {
@@ -125,7 +133,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...(flags.rolePollMs ? { rolePollMs: flags.rolePollMs } : {}),
   });
   await swarm.start().catch((e: unknown) => log.error({ err: (e as Error).message }, 'swarm state could not be resumed'));
-  const deps = { ...engine.apiDeps(), swarm: { swarmInfo: () => swarm.swarmInfo() } };
+  const deps = { ...engine.apiDeps(), swarm: { swarmInfo: () => swarm.swarmInfo() }, insecureRegistries: flags.insecureRegistry };
   const app = buildApi(deps, { log, plugins: [swarmLifecycleRoutes(swarm), controlGateway({ target: () => swarm.controlTarget() })] });
   await mkdir(dirname(socket), { recursive: true });
   await rm(socket, { force: true });
@@ -177,6 +185,7 @@ export function daemonCommand(): Command {
     .option('--listen-addr <addr>', 'swarm listen address host[:port] used when swarm init/join leaves it to the default (0.0.0.0:2377)', addrArg)
     .option('--advertise-addr <addr>', 'swarm advertise address ip[:port] used when swarm init/join gives none', addrArg)
     .option('--hostname <name>', 'the node hostname the swarm shows (default: the host name)')
+    .option('--insecure-registry <host>', 'a registry spoken to in plain HTTP besides loopback: host[:port] or an IPv4 CIDR (repeatable)', insecureRegistryArg, [])
     .addOption(new Option('--raft-tick-ms <ms>', 'raft tick (default 100)').argParser(msArg).hideHelp())
     .addOption(new Option('--role-poll-ms <ms>', 'how often the node asks for its role (default 2000)').argParser(msArg).hideHelp())
     .addOption(new Option('--status-period-ms <ms>', 'how often the leader refreshes manager reachability (default 1000)').argParser(msArg).hideHelp())

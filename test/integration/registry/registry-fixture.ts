@@ -23,7 +23,7 @@ export interface TokenAuthConfig {
 
 export interface RegistryFixture {
   port: number;
-  /** "127.0.0.1:<port>" */
+  /** "127.0.0.1:<port>" (or the `listen` address) */
   host: string;
   dir: string;
   /** htpasswd mode: the provisioned user's credentials */
@@ -46,11 +46,18 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function startRegistry(opts: { auth?: 'none' | 'htpasswd'; token?: TokenAuthConfig } = {}): Promise<RegistryFixture> {
+/** Where the registry listens: 127.0.0.1 by default, or an address inside a network namespace the test made. */
+export interface RegistryListen {
+  /** a name under /run/netns (ip netns add) */
+  netns: string;
+  address: string;
+}
+
+export async function startRegistry(opts: { auth?: 'none' | 'htpasswd'; token?: TokenAuthConfig; listen?: RegistryListen } = {}): Promise<RegistryFixture> {
   if (!existsSync(REGISTRY_BIN)) throw new Error(`this test needs ${REGISTRY_BIN} (deploy/setup-host.sh installs docker-registry)`);
   const dir = await mkdtemp(join(tmpdir(), 'shoal-registry-'));
   const port = await freePort();
-  const lines = ['version: 0.1', 'log:', '  level: info', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, `  secret: ${Math.random().toString(36).slice(2)}`];
+  const lines = ['version: 0.1', 'log:', '  level: info', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: ${opts.listen?.address ?? '127.0.0.1'}:${port}`, `  secret: ${Math.random().toString(36).slice(2)}`];
   if (opts.auth === 'htpasswd') lines.push('auth:', '  htpasswd:', '    realm: basic-realm', `    path: ${join(dir, 'htpasswd')}`);
   if (opts.token !== undefined) {
     await writeFile(join(dir, 'token.crt'), opts.token.certPem);
@@ -58,7 +65,9 @@ export async function startRegistry(opts: { auth?: 'none' | 'htpasswd'; token?: 
   }
   await writeFile(join(dir, 'config.yml'), lines.join('\n') + '\n');
   const out: Buffer[] = [];
-  const proc: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = opts.listen !== undefined ? ['nsenter', `--net=/run/netns/${opts.listen.netns}`, REGISTRY_BIN] : [REGISTRY_BIN];
+  const proc: ChildProcess = spawn(argv[0]!, [...argv.slice(1), 'serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const host = `${opts.listen?.address ?? '127.0.0.1'}:${port}`;
   proc.stdout!.on('data', (c: Buffer) => out.push(c));
   proc.stderr!.on('data', (c: Buffer) => out.push(c));
   const log = (): string => Buffer.concat(out).toString();
@@ -74,16 +83,16 @@ export async function startRegistry(opts: { auth?: 'none' | 'htpasswd'; token?: 
     for (let i = 0; ; i++) {
       if (proc.exitCode !== null) throw new Error(`docker-registry exited with ${proc.exitCode}: ${log().slice(-2000)}`);
       try {
-        const r = await fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(1000) });
+        const r = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
         await r.body?.cancel();
         if (r.status === 200 || r.status === 401) break;
       } catch {
         // not yet listening
       }
-      if (i > 100) throw new Error(`docker-registry did not answer on 127.0.0.1:${port}: ${log().slice(-2000)}`);
+      if (i > 100) throw new Error(`docker-registry did not answer on ${host}: ${log().slice(-2000)}`);
       await sleep(100);
     }
-    const f: RegistryFixture = { port, host: `127.0.0.1:${port}`, dir, log, close };
+    const f: RegistryFixture = { port, host, dir, log, close };
     if (opts.auth === 'htpasswd') {
       const m = /password=(\S+) user=(\S+)/.exec(log());
       if (m === null) throw new Error(`docker-registry did not log the provisioned htpasswd user: ${log().slice(-2000)}`);

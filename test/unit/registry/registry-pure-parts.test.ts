@@ -8,6 +8,7 @@ import { blobPath, lookupKey, manifestPath, parsePeerRequest } from '../../../wo
 import { checkPeerManifest } from '../../../worker/engine/image/peer-pull.js';
 import { byteReporter, humanSize, progressBar, shortId } from '../../../worker/engine/image/registry-progress.js';
 import { registryBase } from '../../../worker/engine/api/registry-routes.js';
+import { insecureRegistryProblem, isInsecureHost, registryTarget } from '../../../worker/engine/image/registry-client.js';
 
 const D1 = sha256Of('one');
 const D2 = sha256Of('two');
@@ -93,4 +94,24 @@ test('a peer manifest is refused when its content is not the digest it claims, a
   assert.throws(() => checkPeerManifest(D2, m, 'p'), new RegExp(`serves image ${D1} for ${D2}, not ${D2}`));
   assert.throws(() => checkPeerManifest('app:1', m, 'p', D2), /not sha256:/);
   assert.throws(() => checkPeerManifest('app:1', { ...m, bytes: Buffer.from('{"manifests":[]}'), claimedDigest: undefined }, 'p'), /not an image manifest/);
+});
+
+test('plain HTTP for loopback (127.0.0.0/8, localhost, ::1) and for --insecure-registry entries: exact host:port, host, or IPv4 CIDR', () => {
+  assert.ok(isInsecureHost('127.3.4.5:5000'));
+  assert.ok(isInsecureHost('localhost'));
+  assert.ok(isInsecureHost('[::1]:5000'));
+  assert.ok(!isInsecureHost('10.1.2.3:5000'));
+  assert.ok(isInsecureHost('10.1.2.3:5000', ['10.0.0.0/8']));
+  assert.ok(!isInsecureHost('11.1.2.3:5000', ['10.0.0.0/8']));
+  assert.ok(isInsecureHost('reg.lan:5000', ['reg.lan']));
+  assert.ok(isInsecureHost('reg.lan:5000', ['reg.lan:5000']));
+  assert.ok(!isInsecureHost('reg.lan:5001', ['reg.lan:5000']));
+  assert.ok(isInsecureHost('192.168.7.9', ['0.0.0.0/0']));
+  assert.equal(registryTarget('10.9.8.7:5000/a/b:1', ['10.9.8.0/24']).base, 'http://10.9.8.7:5000');
+  assert.equal(registryTarget('10.9.8.7:5000/a/b:1').base, 'https://10.9.8.7:5000');
+  assert.equal(registryBase('10.9.8.7:5000', ['10.9.8.7:5000']), 'http://10.9.8.7:5000');
+  for (const good of ['reg.lan', 'reg.lan:5000', '10.0.0.0/8', '[fd00::1]:5000']) assert.equal(insecureRegistryProblem(good), undefined, good);
+  assert.match(insecureRegistryProblem('10.0.0.0/33') ?? '', /not an IPv4 CIDR/);
+  assert.match(insecureRegistryProblem('https://reg.lan') ?? '', /without a scheme/);
+  assert.match(insecureRegistryProblem('reg lan') ?? '', /not host\[:port\] or a CIDR/);
 });

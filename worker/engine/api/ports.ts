@@ -112,6 +112,8 @@ export interface EngineApiDeps {
   info: EngineInfo;
   /** the `Swarm` section of `GET /info` (and the `Swarm` header of `/_ping`); absent → inactive */
   swarm?: SwarmInfoProvider;
+  /** `--insecure-registry` values: registries spoken to in plain HTTP besides loopback */
+  insecureRegistries?: readonly string[];
 }
 
 /** Docker's `SwarmInfo` shape (`GET /info` → `Swarm`). Fields beyond these pass through unchanged. */

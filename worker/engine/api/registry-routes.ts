@@ -88,7 +88,7 @@ async function handlePull(deps: EngineApiDeps, req: FastifyRequest, reply: Fasti
   const platform = q.get('platform') ?? undefined;
   const out = new LazyStream(reply);
   try {
-    const img = await pullImage(store, ref, (m) => out.write(m), { ...(auth !== undefined ? { auth } : {}), ...(platform ? { platform } : {}) });
+    const img = await pullImage(store, ref, (m) => out.write(m), { ...(auth !== undefined ? { auth } : {}), ...(platform ? { platform } : {}), ...(deps.insecureRegistries !== undefined ? { insecureRegistries: deps.insecureRegistries } : {}) });
     deps.events.publish({ Type: 'image', Action: 'pull', Actor: { ID: img.id, Attributes: { name: ref } } });
     out.end();
   } catch (e) {
@@ -104,7 +104,7 @@ async function handlePush(deps: EngineApiDeps, req: FastifyRequest, reply: Fasti
   const auth = decodeRegistryAuth(req.headers['x-registry-auth']);
   const out = new LazyStream(reply);
   try {
-    const pushed = await pushImage(store, name, tag, (m) => out.write(m), auth !== undefined ? { auth } : {});
+    const pushed = await pushImage(store, name, tag, (m) => out.write(m), { ...(auth !== undefined ? { auth } : {}), ...(deps.insecureRegistries !== undefined ? { insecureRegistries: deps.insecureRegistries } : {}) });
     for (const p of pushed) deps.events.publish({ Type: 'image', Action: 'push', Actor: { ID: `${parseRef(name).name}:${p.tag}`, Attributes: { name: `${parseRef(name).name}:${p.tag}` } } });
     out.end();
   } catch (e) {
@@ -113,19 +113,19 @@ async function handlePush(deps: EngineApiDeps, req: FastifyRequest, reply: Fasti
 }
 
 /** "127.0.0.1:5000", "http://localhost:5000/", "https://index.docker.io/v1/" → the registry's base URL. */
-export function registryBase(serverAddress: string): string {
+export function registryBase(serverAddress: string, insecure: readonly string[] = []): string {
   const s = serverAddress.trim();
   const m = /^(https?):\/\/([^/]+)/.exec(s);
   const host = m !== null ? m[2]! : s.split('/')[0]!;
   if (host === '' || !/^[A-Za-z0-9.-]+(:\d+)?$/.test(host)) throw badRequest(`serveraddress: "${serverAddress}" is not a registry host`);
   if (host === 'index.docker.io' || host === 'docker.io') return 'https://registry-1.docker.io';
-  const scheme = m !== null ? m[1]! : isInsecureHost(host) ? 'http' : 'https';
+  const scheme = m !== null ? m[1]! : isInsecureHost(host, insecure) ? 'http' : 'https';
   return `${scheme}://${host}`;
 }
 
 /** Checks credentials against the registry (`/v2/` with Basic, or the token flow). */
-export async function checkLogin(auth: RegistryAuth, serverAddress: string): Promise<void> {
-  const client = new RegistryClient({ base: registryBase(serverAddress), repository: '', reference: '' }, { auth, timeoutMs: 15_000 });
+export async function checkLogin(auth: RegistryAuth, serverAddress: string, insecure: readonly string[] = []): Promise<void> {
+  const client = new RegistryClient({ base: registryBase(serverAddress, insecure), repository: '', reference: '' }, { auth, timeoutMs: 15_000 });
   await client.ping();
 }
 
@@ -151,7 +151,7 @@ export function registryRoutes(deps: EngineApiDeps): FastifyPluginAsync {
       if (auth === undefined) throw badRequest('username: required (or identitytoken)');
       const server = typeof body['serveraddress'] === 'string' && body['serveraddress'] !== '' ? body['serveraddress'] : 'https://index.docker.io/v1/';
       try {
-        await checkLogin(auth, server);
+        await checkLogin(auth, server, deps.insecureRegistries);
       } catch (e) {
         if (e instanceof ApiError) throw e;
         const msg = e instanceof ImageError ? e.message : String(e);

@@ -26,6 +26,8 @@ export interface PullOptions {
   timeoutMs?: number;
   blobTimeoutMs?: number;
   auth?: RegistryAuth;
+  /** `--insecure-registry` values (plain HTTP besides loopback) */
+  insecureRegistries?: readonly string[];
   /** "os/arch[/variant]" (docker pull --platform); default linux/<this machine's arch> */
   platform?: string;
   /** layers downloaded at once (dockerd's max-concurrent-downloads, default 3) */
@@ -83,7 +85,7 @@ export async function pullImage(store: ImageStore, ref: string, onProgress: Pull
   const normalized = asked.digest !== undefined ? `${asked.name}@${asked.digest}` : normalizeRef(ref);
   const p = parseRef(normalized);
   const want = parsePlatform(opts.platform);
-  const target = registryTarget(normalized);
+  const target = registryTarget(normalized, opts.insecureRegistries);
   const client = new RegistryClient(target, opts);
   let m = await client.manifest(target.reference);
   // after the manifest, as dockerd: a missing tag or refused credentials are an HTTP error, not a stream line

@@ -19,6 +19,8 @@ export interface PushOptions {
   timeoutMs?: number;
   blobTimeoutMs?: number;
   auth?: RegistryAuth;
+  /** `--insecure-registry` values (plain HTTP besides loopback) */
+  insecureRegistries?: readonly string[];
   concurrency?: number;
 }
 
@@ -44,7 +46,7 @@ function mountSources(repoDigests: readonly string[], registryHost: string, repo
   const out: string[] = [];
   for (const rd of repoDigests) {
     const name = rd.split('@')[0]!;
-    const t = registryTarget(`${name}:x`);
+    const t = registryTarget(`${name}:x`); // only the host and path are compared
     if (new URL(t.base).host === registryHost && t.repository !== repository) out.push(t.repository);
   }
   return [...new Set(out)];
@@ -56,7 +58,7 @@ export async function pushImage(store: ImageStore, name: string, tag: string | u
   const refs = tag !== undefined && tag !== '' ? [`${repo}:${tag}`] : store.list().flatMap((i) => i.repoTags).filter((t) => splitTagged(t).name === repo).sort();
   if (refs.length === 0) throw imageNotFound(`An image does not exist locally with the tag: ${repo}`);
   for (const r of refs) if (store.resolve(r) === undefined) throw imageNotFound(`An image does not exist locally with the tag: ${r}`);
-  const target = registryTarget(`${repo}:latest`);
+  const target = registryTarget(`${repo}:latest`, opts.insecureRegistries);
   onProgress({ status: `The push refers to repository [${repo}]` });
   const client = new RegistryClient(target, opts);
   const out: PushResult[] = [];

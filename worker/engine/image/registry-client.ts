@@ -27,24 +27,61 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   blobTimeoutMs?: number;
   auth?: RegistryAuth;
+  /** `--insecure-registry` values (plain HTTP besides loopback) */
+  insecureRegistries?: readonly string[];
 }
 
 const ACCEPT = [MEDIA.manifest, MEDIA.index, MEDIA.dockerManifest, 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
 
-/** Docker's rule: localhost and 127.0.0.0/8 are insecure (plain HTTP) registries by default. */
-export function isInsecureHost(hostPort: string): boolean {
-  const host = hostPort.replace(/:\d+$/, '');
-  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host);
+function ipv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (m === null) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((x) => x > 255)) return undefined;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
-export function registryTarget(ref: string): RegistryTarget {
+/**
+ * Checks one `--insecure-registry` value: "host[:port]" or an IPv4 CIDR ("10.0.0.0/8"). Answers the
+ * problem, or undefined when it is good.
+ */
+export function insecureRegistryProblem(entry: string): string | undefined {
+  const cidr = /^([^/]+)\/(\d{1,2})$/.exec(entry);
+  if (cidr !== null) return ipv4(cidr[1]!) !== undefined && Number(cidr[2]) <= 32 ? undefined : `"${entry}" is not an IPv4 CIDR`;
+  if (/^https?:\/\//.test(entry)) return `"${entry}": give host[:port] without a scheme`;
+  return /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(entry) || /^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(entry) ? undefined : `"${entry}" is not host[:port] or a CIDR`;
+}
+
+/**
+ * Docker's rule: a registry is spoken to in plain HTTP when it is loopback (localhost, 127.0.0.0/8,
+ * ::1 — Docker's default insecure registries) or listed in `insecure` (`--insecure-registry`: an exact
+ * "host:port", a "host" for any port, or an IPv4 CIDR holding the host's address).
+ */
+export function isInsecureHost(hostPort: string, insecure: readonly string[] = []): boolean {
+  const host = hostPort.replace(/:\d+$/, '');
+  if (host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)) return true;
+  const addr = ipv4(host);
+  for (const e of insecure) {
+    if (e === hostPort || e === host) return true;
+    const cidr = /^([^/]+)\/(\d{1,2})$/.exec(e);
+    if (cidr !== null && addr !== undefined) {
+      const net = ipv4(cidr[1]!);
+      const bits = Number(cidr[2]);
+      const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+      if (net !== undefined && ((addr & mask) >>> 0) === ((net & mask) >>> 0)) return true;
+    }
+  }
+  return false;
+}
+
+export function registryTarget(ref: string, insecure: readonly string[] = []): RegistryTarget {
   const p = parseRef(ref);
   const parts = p.name.split('/');
   const first = parts[0]!;
   const hasDomain = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   const domain = hasDomain ? first : 'registry-1.docker.io';
   const path = hasDomain ? parts.slice(1).join('/') : parts.length === 1 ? `library/${p.name}` : p.name;
-  return { base: `${isInsecureHost(domain) ? 'http' : 'https'}://${domain}`, repository: path, reference: p.digest ?? p.tag ?? 'latest' };
+  return { base: `${isInsecureHost(domain, insecure) ? 'http' : 'https'}://${domain}`, repository: path, reference: p.digest ?? p.tag ?? 'latest' };
 }
 
 /** A registry's error body `{"errors":[{"code","message"}]}` as Docker prints it: "unauthorized: authentication required". */
