@@ -26,7 +26,7 @@ export interface LayerDiff {
 
 /** Directories of `upper` marked opaque (relative paths), read with one getfattr walk. */
 export async function opaqueDirs(upper: string): Promise<Set<string>> {
-  const { stdout } = await runTool('getfattr', ['-R', '-P', '--absolute-names', '-d', '-m', '^trusted\\.overlay\\.opaque$', upper], { timeoutMs: 120_000 });
+  const { stdout } = await runTool('getfattr', ['-R', '-P', '-h', '--absolute-names', '-d', '-m', '^trusted\\.overlay\\.opaque$', upper], { timeoutMs: 120_000 });
   const out = new Set<string>();
   let current: string | undefined;
   for (const line of stdout.split('\n')) {
