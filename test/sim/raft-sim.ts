@@ -153,10 +153,12 @@ export function runSim(o: SimOptions): SimReport {
           const raw = n.raw;
           if (!raw) continue;
           const s = raw.status();
+          const termOf = (i: number): number | undefined => raw.logTerm(i);
+          monitor.checkCommit(n.id, s.hardState.commit, termOf);
           monitor.checkNode(n.id, {
             role: s.softState.role, term: s.hardState.term, commit: s.hardState.commit, applied: s.applied, config: s.config,
             progress: s.progress,
-          }, n.applied, n.disk, MAX_INFLIGHT_MSGS);
+          }, n.applied, n.disk, MAX_INFLIGHT_MSGS, termOf);
         }
       }
     } catch (e) {

@@ -84,3 +84,16 @@ test('a node granting votes to two candidates in one term breaks one vote per te
   m.checkVote(1, 5, 3); // a new term, a new vote
   violates(/one vote per term/, () => m.checkVote(1, 4, 3));
 });
+
+test('an index reported committed with two different terms breaks committed-entries-are-final', () => {
+  const m = new SafetyMonitor();
+  m.checkCommit(1, 3, (i) => [0, 1, 1, 2][i]);
+  m.checkCommit(2, 2, (i) => [0, 1, 1][i]);
+  violates(/committed entries are final/, () => m.checkCommit(3, 3, (i) => [0, 1, 1, 3][i]));
+});
+
+test('a leader lacking an entry another node reports committed (not yet applied anywhere) breaks leader completeness', () => {
+  const m = new SafetyMonitor();
+  m.checkCommit(1, 2, (i) => [0, 1, 2][i]);
+  violates(/leader completeness/, () => m.checkNode(3, st('leader', 3), 0, disk([[1, 1], [2, 1]])));
+});

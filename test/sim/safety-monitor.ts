@@ -51,6 +51,11 @@ export class SafetyMonitor {
   /** index → the entry every node applied there. */
   private readonly appliedAt = new Map<number, { term: number; hash: string; node: NodeId }>();
   private maxApplied = 0;
+  /** index → the term of the entry committed there, as reported by any node's commit index and log. */
+  private readonly committedTerm = new Map<number, { term: number; node: NodeId }>();
+  private maxCommitted = 0;
+  /** node → the commit index up to which its log was already recorded. */
+  private readonly commitSeen = new Map<NodeId, number>();
   /** `${node}@${term}` → committed indexes already checked against that leader's log. */
   private readonly leaderChecked = new Map<string, number>();
   leadersSeen = 0;
@@ -138,6 +143,31 @@ export class SafetyMonitor {
     if (hs.commit > disk.lastIndex()) throw new InvariantViolation('committed ≤ last index', `node ${id} commit ${hs.commit} > last index ${disk.lastIndex()} on disk`);
   }
 
+  /**
+   * Records what a node reports committed: every index up to its commit, with the term its log holds
+   * there (`termOf` answers undefined for compacted indexes). Committed entries are final, so an index
+   * reported committed with two different terms is a violation; the record feeds Leader Completeness.
+   */
+  checkCommit(id: NodeId, commit: number, termOf: (i: number) => number | undefined): void {
+    const from = this.commitSeen.get(id) ?? 0;
+    if (commit <= from) {
+      this.commitSeen.set(id, commit); // a restart may come back with a lower (persisted) commit
+      return;
+    }
+    for (let i = from + 1; i <= commit; i++) {
+      const t = termOf(i);
+      if (t === undefined) continue;
+      const seen = this.committedTerm.get(i);
+      if (seen === undefined) {
+        this.committedTerm.set(i, { term: t, node: id });
+        if (i > this.maxCommitted) this.maxCommitted = i;
+      } else if (seen.term !== t) {
+        throw new InvariantViolation('committed entries are final', `node ${id} has ${i}@${t} committed, node ${seen.node} had ${i}@${seen.term} committed`);
+      }
+    }
+    this.commitSeen.set(id, commit);
+  }
+
   /** State Machine Safety: no two nodes apply different entries at one index. */
   checkApply(id: NodeId, e: Entry): void {
     const seen = this.appliedAt.get(e.index);
@@ -159,6 +189,7 @@ export class SafetyMonitor {
     appApplied: number,
     disk: DiskView,
     maxInflight = Infinity,
+    leaderTermOf?: (i: number) => number | undefined,
   ): void {
     if (appApplied > s.commit) throw new InvariantViolation('applied ≤ committed', `node ${id} applied ${appApplied} > commit ${s.commit}`);
     if (s.applied > s.commit) throw new InvariantViolation('applied ≤ committed', `node ${id} status applied ${s.applied} > commit ${s.commit}`);
@@ -177,17 +208,20 @@ export class SafetyMonitor {
     } else if (prev !== id) {
       throw new InvariantViolation('election safety', `nodes ${prev} and ${id} are both leader of term ${s.term}`);
     }
+    // Leader Completeness: every entry committed (reported committed by any node, or applied) in an
+    // earlier term is in this leader's log.
     const key = `${id}@${s.term}`;
     const from = this.leaderChecked.get(key) ?? 0;
     const first = disk.firstIndex();
-    for (let i = from + 1; i <= this.maxApplied; i++) {
-      const c = this.appliedAt.get(i);
+    const upTo = Math.max(this.maxApplied, this.maxCommitted);
+    for (let i = from + 1; i <= upTo; i++) {
+      const c = this.committedTerm.get(i) ?? this.appliedAt.get(i);
       if (!c || c.term >= s.term || i < first) continue;
-      const t = termAt(disk, i);
+      const t = leaderTermOf ? leaderTermOf(i) : termAt(disk, i);
       if (t !== c.term) {
         throw new InvariantViolation('leader completeness', `leader ${id} of term ${s.term} lacks committed entry ${i}@${c.term} (has term ${t ?? 'none'})`);
       }
     }
-    this.leaderChecked.set(key, this.maxApplied);
+    this.leaderChecked.set(key, upTo);
   }
 }
