@@ -1,7 +1,6 @@
 /**
- * What a node must hold: the tasks assigned to it whose desired state is at most "running" or that the
- * agent still has to shut down (desired state beyond running but not yet observed terminal), plus the
- * secrets and configs those tasks reference, plus a view of each overlay network those tasks are on
+ * What a node must hold: every task assigned to it (from "assigned" on, until the task is deleted), plus
+ * the secrets and configs its unfinished tasks reference, plus a view of each overlay network they are on
  * (network-view.ts). First a complete set, then incremental diffs.
  */
 import type { Config, ReadTx, Secret, Task } from '../store/index.js';
@@ -29,20 +28,23 @@ export interface AssignmentMessage {
   changes: AssignmentChange[];
 }
 
-/** Whether the agent needs to know about this task. */
+/**
+ * Whether the agent holds this task: every task of the node from "assigned" on, until the task is deleted
+ * from the store (SwarmKit's rule: the container of an ended task stays, with its logs, until the task
+ * reaper deletes the task under the history limit).
+ */
 export function taskNeededByAgent(t: Task): boolean {
-  if (stateOrder(t.DesiredState) <= stateOrder('running')) return true;
-  // desired shutdown/remove: the agent keeps it until it has reported a terminal state
-  return !isTerminal(t.Status.State);
+  // tasks before "assigned" are not the node's yet (the scheduler has not finished with them)
+  return stateOrder(t.Status.State) >= stateOrder('assigned');
 }
 
 export function computeAssignments(tx: ReadTx, nodeId: string, views: NetworkViewCache = new NetworkViewCache(tx)): AssignmentSet {
   const set: AssignmentSet = { tasks: new Map(), secrets: new Map(), configs: new Map(), networks: new Map() };
   for (const t of tx.find('tasks', { index: 'node', key: nodeId })) {
     if (t.NodeID !== nodeId || !taskNeededByAgent(t)) continue;
-    // tasks before "assigned" are not the node's yet (the scheduler has not finished with them)
-    if (stateOrder(t.Status.State) < stateOrder('assigned')) continue;
     set.tasks.set(t.ID, t);
+    // an ended task releases what it referenced: its secrets, configs and network views leave the node
+    if (isTerminal(t.Status.State)) continue;
     for (const r of t.Spec.ContainerSpec.Secrets ?? []) {
       const s = tx.get('secrets', r.SecretID);
       if (s) set.secrets.set(s.ID, s);

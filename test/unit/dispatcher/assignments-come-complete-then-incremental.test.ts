@@ -1,6 +1,6 @@
-// Assignments: a node's first message is its complete set (its tasks at or past "assigned" plus the
-// secrets they reference), then only differences: new tasks, desired-state changes, removals, and
-// nothing for changes that are only the agent's own status reports.
+// Assignments: a node's first message is its complete set (its tasks at or past "assigned", ended ones
+// included until deleted, plus the secrets its unfinished tasks reference), then only differences: new
+// tasks, desired-state changes, removals, and nothing for changes that are only the agent's own reports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dispatcher, type AssignmentMessage, type Sink, computeAssignments, diffAssignments } from '../../../manager/dispatcher/index.js';
@@ -9,7 +9,7 @@ import { ManualClock, addNodes, quietLog, taskObject } from './fixtures.js';
 
 const ID = (c: string) => c.repeat(25);
 
-test('pure: the complete set holds only this node\'s tasks from "assigned" on, with their secrets; the diff names what changed', async () => {
+test('pure: the complete set holds this node\'s tasks from "assigned" on (ended ones until deleted), with the secrets of unfinished ones; the diff names what changed', async () => {
   const store = createStandaloneStore({ now: () => new Date(0).toISOString() });
   await addNodes(store, ['n1', 'n2']);
   await store.update((tx) => {
@@ -21,7 +21,7 @@ test('pure: the complete set holds only this node\'s tasks from "assigned" on, w
     tx.create('tasks', taskObject({ id: ID('d'), nodeId: 'n1', state: 'complete', desired: 'shutdown' }));
   });
   const first = store.view((tx) => computeAssignments(tx, 'n1'));
-  assert.deepEqual([...first.tasks.keys()], [ID('a')]);
+  assert.deepEqual([...first.tasks.keys()].sort(), [ID('a'), ID('d')]);
   assert.deepEqual([...first.secrets.keys()], [ID('s')]);
   assert.equal(diffAssignments(first, first), null);
 
@@ -51,8 +51,14 @@ test('pure: the complete set holds only this node\'s tasks from "assigned" on, w
   });
   const fourth = store.view((tx) => computeAssignments(tx, 'n1'));
   const r = diffAssignments(third, fourth)!;
+  // the ended task stays (its container and logs stay until the reaper deletes it); its secret leaves
   assert.deepEqual(r.changes.map((c) => `${c.action}:${c.kind}:${c.action === 'remove' ? c.id : ''}`).sort(), [
-    `remove:secret:${ID('s')}`, `remove:task:${ID('a')}`,
+    `remove:secret:${ID('s')}`,
+  ]);
+  await store.update((tx) => tx.delete('tasks', ID('a')));
+  const fifth = store.view((tx) => computeAssignments(tx, 'n1'));
+  assert.deepEqual(diffAssignments(fourth, fifth)!.changes.map((c) => `${c.action}:${c.kind}:${c.action === 'remove' ? c.id : ''}`), [
+    `remove:task:${ID('a')}`,
   ]);
   store.close();
 });
