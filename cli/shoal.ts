@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { ApiClient, ApiResponseError, DaemonUnreachableError } from './api-client.js';
 import { DEFAULT_HOST, HostAddressError } from './host-address.js';
+import { registerBuildCommands } from './shoal/build-commands.js';
 import { registerContainerCommands } from './shoal/container-commands.js';
 import { registerImageCommands } from './shoal/image-commands.js';
 import { FlagError } from './shoal/run-flags.js';
@@ -40,6 +41,7 @@ export function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => voi
   };
   registerContainerCommands(program, getClient, exit);
   registerImageCommands(program, getClient);
+  registerBuildCommands(program, getClient);
   registerVolumeCommands(program, getClient);
   registerNetworkCommands(program, getClient);
   registerSystemCommands(program, getClient);
