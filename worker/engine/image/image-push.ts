@@ -7,11 +7,11 @@
  */
 import type { RegistryAuth } from './auth-config.js';
 import { sha256Of, type Digest } from './digest.js';
-import { imageNotFound } from './errors.js';
+import { ImageError, imageNotFound } from './errors.js';
 import type { ImageStore } from './image-store.js';
 import { MEDIA, type Descriptor } from './oci-types.js';
 import { parseRef, splitTagged } from './reference.js';
-import { RegistryClient, registryTarget } from './registry-client.js';
+import { RegistryClient, TransientRegistryError, registryTarget } from './registry-client.js';
 import { byteReporter, shortId, type Progress } from './registry-progress.js';
 import { Transform, type TransformCallback } from 'node:stream';
 
@@ -22,7 +22,12 @@ export interface PushOptions {
   /** `--insecure-registry` values (plain HTTP besides loopback) */
   insecureRegistries?: readonly string[];
   concurrency?: number;
+  /** wait before retry n of a broken upload is n × this, default 1000 ms */
+  retryDelayMs?: number;
 }
+
+/** dockerd's max-upload-attempts */
+export const UPLOAD_ATTEMPTS = 5;
 
 export interface PushResult {
   tag: string;
@@ -97,11 +102,28 @@ async function pushOne(store: ImageStore, client: RegistryClient, ref: string, o
     if (r.mounted) return;
     await upload(r.location, d, id);
   };
+  // A broken transfer is sent again in a new upload session, up to 5 attempts (dockerd's max-upload-attempts).
   const upload = async (location: string, d: Descriptor, id: string | undefined): Promise<void> => {
     const size = await store.blobs.size(d.digest);
     const report = id !== undefined ? byteReporter(onProgress, 'Pushing', id, size) : () => undefined;
-    const body = store.blobs.stream(d.digest).pipe(counting(report));
-    await client.uploadBlob(location, d.digest, size, body);
+    let loc = location;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.uploadBlob(loc, d.digest, size, store.blobs.stream(d.digest).pipe(counting(report)));
+        break;
+      } catch (e) {
+        if (!(e instanceof TransientRegistryError) || attempt >= UPLOAD_ATTEMPTS) {
+          if (e instanceof TransientRegistryError) throw new ImageError(500, `uploading ${d.digest} to ${client.target.base}/${client.target.repository} failed after ${attempt} attempts: ${e.message}`, { cause: e });
+          throw e;
+        }
+        const wait = (opts.retryDelayMs ?? 1000) * attempt;
+        if (id !== undefined) onProgress({ status: `Retrying in ${Math.ceil(wait / 1000)} second${Math.ceil(wait / 1000) === 1 ? '' : 's'}`, progressDetail: {}, id });
+        await new Promise((r) => setTimeout(r, wait));
+        const again = await client.startUpload();
+        if (again.mounted) break;
+        loc = again.location;
+      }
+    }
     if (id !== undefined) onProgress({ status: 'Pushed', progressDetail: {}, id });
   };
   let next = layers.length - 1;

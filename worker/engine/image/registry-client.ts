@@ -14,6 +14,14 @@ import { ImageError, imageNotFound, messageOf } from './errors.js';
 import { MEDIA } from './oci-types.js';
 import { parseRef } from './reference.js';
 
+/** A failure worth another try: no answer, a connection broken off, or a 5xx. */
+export class TransientRegistryError extends ImageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(500, message, options);
+    this.name = 'TransientRegistryError';
+  }
+}
+
 export interface RegistryTarget {
   /** e.g. "https://registry-1.docker.io" or "http://127.0.0.1:5000" */
   base: string;
@@ -143,7 +151,7 @@ export class RegistryClient {
         }
         res = await fetch(url, init);
       } catch (e) {
-        throw new ImageError(500, `registry ${this.target.base} did not answer ${r.method ?? 'GET'} ${new URL(url).pathname}: ${messageOf((e as { cause?: unknown }).cause ?? e)}`, { cause: e });
+        throw new TransientRegistryError(`registry ${this.target.base} did not answer ${r.method ?? 'GET'} ${new URL(url).pathname}: ${messageOf((e as { cause?: unknown }).cause ?? e)}`, { cause: e });
       }
       const streamBody = r.body !== undefined && !Buffer.isBuffer(r.body);
       if (res.status === 401 && attempt === 0 && !streamBody) {
@@ -285,15 +293,26 @@ export class RegistryClient {
     return { mounted: false, location: new URL(loc, this.target.base).toString() };
   }
 
-  /** PATCH the bytes into the upload session, then PUT ?digest= to close it (the registry checks the digest). */
+  /**
+   * PATCH the bytes into the upload session, then PUT ?digest= to close it (the registry checks the
+   * digest). A transfer that breaks off, or a 5xx, is a TransientRegistryError: the caller may start a
+   * new session and send the blob again (distribution cancels an upload whose PATCH broke off, so
+   * there is nothing to resume).
+   */
   async uploadBlob(location: string, digest: Digest, size: number, data: Readable): Promise<void> {
     const patch = await this.request(location, { method: 'PATCH', body: data, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) }, timeoutMs: this.opts.blobTimeoutMs ?? 600_000 });
-    if (patch.status !== 202) throw new ImageError(500, `registry answered ${patch.status} to the upload of ${digest}: ${await registryMessage(patch)}`);
+    if (patch.status !== 202) {
+      const msg = `registry answered ${patch.status} to the upload of ${digest}: ${await registryMessage(patch)}`;
+      throw patch.status >= 500 ? new TransientRegistryError(msg) : new ImageError(500, msg);
+    }
     await patch.body?.cancel();
     const next = new URL(patch.headers.get('location') ?? location, this.target.base);
     next.searchParams.set('digest', digest);
     const put = await this.request(next.toString(), { method: 'PUT', body: Buffer.alloc(0), headers: { 'Content-Length': '0' }, timeoutMs: this.opts.timeoutMs ?? 60_000 });
-    if (put.status !== 201) throw new ImageError(500, `registry refused blob ${digest} (${put.status}): ${await registryMessage(put)}`);
+    if (put.status !== 201) {
+      const msg = `registry refused blob ${digest} (${put.status}): ${await registryMessage(put)}`;
+      throw put.status >= 500 ? new TransientRegistryError(msg) : new ImageError(500, msg);
+    }
     await put.body?.cancel();
   }
 
