@@ -1,0 +1,204 @@
+/**
+ * Real shoald processes forming a swarm on loopback: each host has its own 127.x.y.z address and port,
+ * data root, exec root, socket, kernel-object prefix and bridge subnet, and a hostname of its own; the
+ * real docker CLI (and raw HTTP) talks to its socket. Cleanup stops every process, runs
+ * `shoald --cleanup` for the engine's kernel objects and removes the directories.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DOCKER, rawRequest, run, SHOALD, type RunResult } from '../../e2e/engine/shoald-harness.js';
+
+export { rawRequest, run };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class SwarmHost {
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly socket: string;
+  readonly prefix: string;
+  readonly subnet: string;
+  private proc: ChildProcess | undefined;
+  private logs: Buffer[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly ip: string,
+    readonly port: number,
+  ) {
+    this.dataRoot = join(dir, 'data');
+    this.execRoot = join(dir, 'exec');
+    this.socket = join(dir, 's.sock');
+    this.prefix = `c${randomBytes(3).toString('hex').slice(0, 5)}`;
+    this.subnet = `10.${150 + randomInt(50)}.${randomInt(250)}.0/24`;
+  }
+
+  /** host:port of its swarm listener */
+  get addr(): string {
+    return `${this.ip}:${this.port}`;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return { DOCKER_HOST: `unix://${this.socket}`, SHOAL_HOST: `unix://${this.socket}`, DOCKER_CONFIG: join(this.dir, 'docker-config') };
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  daemonArgs(): string[] {
+    return [SHOALD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, '--prefix', this.prefix,
+      '--bridge-subnet', this.subnet, '--hostname', this.name, '--listen-addr', this.addr, '--log-level', 'info', '--role-poll-ms', '300'];
+  }
+
+  async start(): Promise<void> {
+    const p = spawn(process.execPath, this.daemonArgs(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = p;
+    p.stdout!.on('data', (c: Buffer) => this.logs.push(c));
+    p.stderr!.on('data', (c: Buffer) => this.logs.push(c));
+    for (let i = 0; i < 300; i++) {
+      if (p.exitCode !== null) throw new Error(`shoald ${this.name} exited with ${p.exitCode}: ${this.log()}`);
+      try {
+        if ((await rawRequest(this.socket, 'GET', '/_ping')).status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`shoald ${this.name} did not answer /_ping: ${this.log()}`);
+  }
+
+  /** Stops the daemon (SIGTERM, or SIGKILL for a crash); resolves when it has exited. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill(signal);
+    const t = await Promise.race([exited.then(() => 'ok' as const), sleep(15_000).then(() => 'timeout' as const)]);
+    if (t === 'timeout') {
+      p.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  log(): string {
+    return Buffer.concat(this.logs).toString().split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n').slice(-6000);
+  }
+
+  docker(args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+    return run(DOCKER, args, { env: this.env, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+  }
+
+  /** The docker CLI, failing the test with its output when it exits non-zero. */
+  async dockerOk(args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
+    const r = await this.docker(args, opts);
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} on ${this.name} exited ${r.code}: ${r.stderr}${r.stdout}\n--- ${this.name} log ---\n${this.log()}`);
+    return r.stdout;
+  }
+
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T; text: string }> {
+    const r = await rawRequest(this.socket, method, path, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+    let json: unknown;
+    try {
+      json = r.body === '' ? undefined : JSON.parse(r.body);
+    } catch {
+      json = undefined;
+    }
+    return { status: r.status, json: json as T, text: r.body };
+  }
+
+  /** `docker node ls` as rows of {id, self, hostname, status, availability, manager}. */
+  async nodeLs(): Promise<{ id: string; self: boolean; hostname: string; status: string; availability: string; manager: string }[]> {
+    const out = await this.dockerOk(['node', 'ls', '--format', '{{.ID}}|{{.Self}}|{{.Hostname}}|{{.Status}}|{{.Availability}}|{{.ManagerStatus}}']);
+    return out.trim().split('\n').filter(Boolean).map((l) => {
+      const [id, self, hostname, status, availability, manager] = l.split('|') as [string, string, string, string, string, string];
+      return { id, self: self === 'true', hostname, status, availability, manager };
+    });
+  }
+
+  async cleanup(): Promise<string[]> {
+    await this.stop('SIGKILL').catch(() => undefined);
+    const left: string[] = [];
+    const r = await run(process.execPath, [...this.daemonArgs(), '--cleanup'], { timeoutMs: 120_000 }).catch((e: unknown) => ({ code: -1, stdout: '', stderr: (e as Error).message }));
+    if (r.code !== 0) left.push(`cleanup of ${this.name} exited ${r.code}: ${r.stderr.slice(-300)}`);
+    if (existsSync('/run/netns')) for (const n of readdirSync('/run/netns')) if (n.startsWith(`${this.prefix}-`)) left.push(`netns ${n}`);
+    for (const l of readdirSync('/sys/class/net')) if (l.startsWith(this.prefix)) left.push(`link ${l}`);
+    await rm(this.dir, { recursive: true, force: true });
+    return left;
+  }
+}
+
+export class SwarmLab {
+  readonly hosts: SwarmHost[] = [];
+
+  private constructor(readonly dir: string) {}
+
+  /** `names.length` hosts on 127.B.C.1…n (B, C and the port random per lab), started in parallel. */
+  static async start(names: string[]): Promise<SwarmLab> {
+    const lab = new SwarmLab(await mkdtemp(join(tmpdir(), 'shoal-swarm-')));
+    const b = 100 + randomInt(100);
+    const c = randomInt(250);
+    const port = 20000 + randomInt(20000);
+    names.forEach((n, i) => lab.hosts.push(new SwarmHost(n, join(lab.dir, n), `127.${b}.${c}.${i + 1}`, port)));
+    try {
+      await Promise.all(lab.hosts.map((h) => h.start()));
+    } catch (e) {
+      await lab.cleanup();
+      throw e;
+    }
+    return lab;
+  }
+
+  host(name: string): SwarmHost {
+    const h = this.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`no host ${name}`);
+    return h;
+  }
+
+  /** docker swarm init on `first`, then joins: managers with the manager token, workers with the worker's. */
+  async form(first: string, managers: string[], workers: string[], initArgs: string[] = []): Promise<{ workerToken: string; managerToken: string }> {
+    const h = this.host(first);
+    await h.dockerOk(['swarm', 'init', '--advertise-addr', h.ip, ...initArgs]);
+    const managerToken = (await h.dockerOk(['swarm', 'join-token', '-q', 'manager'])).trim();
+    const workerToken = (await h.dockerOk(['swarm', 'join-token', '-q', 'worker'])).trim();
+    for (const m of managers) await this.host(m).dockerOk(['swarm', 'join', '--token', managerToken, h.addr]);
+    await Promise.all(workers.map((w) => this.host(w).dockerOk(['swarm', 'join', '--token', workerToken, h.addr])));
+    return { workerToken, managerToken };
+  }
+
+  /** Stops everything, removes every kernel object and directory; returns what was left behind. */
+  async cleanup(): Promise<string[]> {
+    const left = (await Promise.all(this.hosts.map((h) => h.cleanup()))).flat();
+    await rm(this.dir, { recursive: true, force: true });
+    return left;
+  }
+
+  logs(): string {
+    return this.hosts.map((h) => `--- ${h.name} ---\n${h.log()}`).join('\n');
+  }
+}
+
+/** Polls `fn` until it returns a value that is not undefined/false. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, limitMs = 30_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + limitMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`gave up waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await sleep(everyMs);
+  }
+}
