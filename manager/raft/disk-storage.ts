@@ -5,8 +5,8 @@
 //
 // Layout: <dir>/wal/%016x-%016x.wal (+ next.wal.tmp), <dir>/snap/%016x-%016x.snap.
 // On restart the newest intact snapshot the WAL has a marker for is loaded, then the WAL entries
-// after it and the last hard state. Methods work synchronously (fs.*Sync: one pwrite + fdatasync
-// costs less than a thread-pool round trip); the async wrappers exist for the Ready loop's shape.
+// after it and the last hard state. `save` syncs on the thread pool so the Ready loop's event loop
+// stays free while the disk flushes; `saveSync` and the rest work synchronously.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { WalSnapshot } from './codec.js';
@@ -210,9 +210,18 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     this.saved = true;
   }
 
-  /** Persists one Ready's worth of state, in etcd's order; see the file comment. */
+  /**
+   * Persists one Ready's worth of state, in etcd's order; see the file comment. The WAL's fdatasync
+   * runs on the thread pool (the event loop stays free meanwhile); the memory storage is updated
+   * once it is durable. A batch with a snapshot is persisted synchronously.
+   */
   async save(rd: PersistBatch): Promise<void> {
-    this.saveSync(rd);
+    if (rd.snapshot !== undefined && rd.snapshot.metadata.index > 0) { this.saveSync(rd); return; }
+    if (this.wal.write(rd.hardState, rd.entries, rd.mustSync)) await this.wal.syncAsync();
+    this.crashPoint?.('wal-save');
+    if (rd.hardState !== undefined) this.mem.setHardState(rd.hardState);
+    if (rd.entries.length > 0) this.mem.append(rd.entries);
+    this.saved = true;
   }
 
   saveSync(rd: PersistBatch): void {

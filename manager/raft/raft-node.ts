@@ -343,8 +343,9 @@ export class RaftNode {
   /**
    * One Ready at a time. Committed entries are applied (and their proposers answered) before this
    * Ready's new entries are persisted, as etcd's server does: they are already durable on a quorum.
-   * The loop then yields once so those answers go out and inbound messages are stepped before the
-   * blocking fsync; the leader sent its messages before both, followers send after the fsync.
+   * The fdatasync runs off the event loop, so while it runs the leader's messages (sent before it)
+   * go out, inbound messages are stepped and new proposals gather for the next Ready; followers
+   * send after it.
    */
   private async readyLoop(): Promise<void> {
     while (!this.stopped && this.core.hasReady()) {
@@ -373,10 +374,6 @@ export class RaftNode {
       for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
       this.reads.release(this.applied);
       if (!persisted) {
-        if (rd.committedEntries.length > 0 && (rd.entries.length > 0 || rd.mustSync)) {
-          await new Promise<void>((r) => setImmediate(r));
-          if (this.stopped) return;
-        }
         await this.persist(batch);
         if (this.stopped) return;
       }

@@ -3,7 +3,7 @@
 //   [--peers-http 1=127.0.0.1:Q1,...] [--no-fsync] [--tick-ms 100] [--snapshot-interval 10000]
 // Prints one JSON line {"ready":true,...} on stdout once both listeners are up; SIGTERM stops cleanly.
 import { Command } from 'commander';
-import { Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { DiskStorage } from '../disk-storage.js';
 import { loadCore } from '../load-core.js';
 import { RaftNode } from '../raft-node.js';
@@ -53,7 +53,11 @@ async function main(argv: string[]): Promise<void> {
   if (!peers.has(id)) peers.set(id, a.raft);
   const http = hostPort(a.http, 'http');
   const registry = new Registry();
-  const storage = await DiskStorage.open(a.data, { fsync: a.fsync });
+  const walSync = new Histogram({
+    name: 'shoal_raft_wal_fsync_duration_seconds', help: 'WAL fdatasync/fsync latency', registers: [registry],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1],
+  });
+  const storage = await DiskStorage.open(a.data, { fsync: a.fsync, onSync: (sec) => walSync.observe(sec) });
   const sm = new KvStateMachine();
   const transport = new GrpcTransport({ id, listen: a.raft });
   const node = await RaftNode.start({

@@ -6,10 +6,12 @@
 // When a segment fills, `cut` truncates it to its end, fsyncs it, turns the ready `.tmp` file into the
 // next segment (header, fsync, rename, fsync dir) and prepares the next `.tmp`.
 //
-// Methods are synchronous: a Ready loop awaits persistence anyway, and one blocking pwrite+fdatasync
-// is cheaper than a round trip through the libuv thread pool.
+// Writes are synchronous (one pwrite is a few µs). The sync can be too (`save`), or deferred and run
+// on the libuv thread pool (`write` then `syncAsync`): the event loop then keeps sending, receiving
+// and taking proposals while the disk flushes, which is what lets a leader's messages reach the
+// followers while its own fdatasync runs, and new proposals gather into the next Ready.
 import {
-  closeSync, copyFileSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync,
+  closeSync, copyFileSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync,
   renameSync, rmSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -56,6 +58,8 @@ export class Wal {
   private syncCount = 0;
   private failed: Error | undefined;
   private tmpReady = false;
+  private syncing = false;
+  private closeAfterSync = false;
   private readonly segmentBytes: number;
   private readonly fsync: boolean;
   private readonly preallocate: boolean;
@@ -163,8 +167,17 @@ export class Wal {
    * log supersedes it and everything after it (replay truncates). fdatasyncs when `mustSync`.
    */
   save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): void {
+    if (this.write(hs, entries, mustSync)) this.sync();
+  }
+
+  /**
+   * As save, without the final fdatasync: returns true when one is still owed (mustSync and no
+   * segment cut, which syncs by itself); the caller then awaits syncAsync() before relying on it.
+   */
+  write(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): boolean {
     this.check();
-    if (hs === undefined && entries.length === 0) return;
+    if (this.syncing) throw new WalError('WAL write while a sync is in flight');
+    if (hs === undefined && entries.length === 0) return false;
     this.fb.reset();
     for (const e of entries) {
       this.crc = this.fb.pushRollingWith(RecordType.Entry, this.crc, entryEncodedLength(e), (b, o) => { writeEntry(b, o, e); });
@@ -173,8 +186,35 @@ export class Wal {
     this.writeBuffered();
     if (entries.length > 0) this.last = entries[entries.length - 1]!.index;
     if (hs !== undefined) this.state = { term: hs.term, vote: hs.vote, commit: hs.commit };
-    if (this.offset >= this.segmentBytes) this.cut();
-    else if (mustSync) this.sync();
+    if (this.offset >= this.segmentBytes) { this.cut(); return false; }
+    return mustSync;
+  }
+
+  /**
+   * fdatasync of the current segment on the thread pool (no-op with fsync off). No write may start
+   * until it settles; close() waits for it. A failure makes the WAL unusable, as with sync().
+   */
+  syncAsync(): Promise<void> {
+    this.check();
+    if (!this.fsync) return Promise.resolve();
+    if (this.syncing) throw new WalError('WAL sync already in flight');
+    this.syncing = true;
+    const t0 = this.onSync !== undefined ? process.hrtime.bigint() : 0n;
+    const fd = this.fd;
+    return new Promise<void>((resolve, reject) => {
+      fdatasync(fd, (err) => {
+        this.syncing = false;
+        if (this.closeAfterSync) { this.closeAfterSync = false; closeSync(fd); }
+        if (err !== null) {
+          this.failed ??= new WalError(`WAL sync failed in ${this.seg.name}: ${err.message}`);
+          reject(this.failed);
+          return;
+        }
+        this.syncCount++;
+        if (this.onSync !== undefined) this.onSync(Number(process.hrtime.bigint() - t0) / 1e9);
+        resolve();
+      });
+    });
   }
 
   /** Records that a snapshot at (index, term) exists; always synced. Write the .snap file first. */
@@ -214,6 +254,13 @@ export class Wal {
   /** Syncs and closes. The WAL is unusable afterwards. */
   close(): void {
     if (this.fd < 0) return;
+    if (this.syncing) {
+      // The thread pool still uses the fd: its sync completes the durability; close it then.
+      this.closeAfterSync = true;
+      this.fd = -1;
+      this.failed ??= new WalError('WAL is closed');
+      return;
+    }
     try {
       if (this.failed === undefined) this.syncFd(this.fd, false);
     } finally {
