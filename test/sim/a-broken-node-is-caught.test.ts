@@ -2,13 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSeeds } from './run-seeds.js';
 import type { SimOptions } from './raft-sim.js';
-import type { Breakage } from './sim-node.js';
+import type { Breakage, DriverMode } from './sim-node.js';
 
 // The simulator must be able to fail. Each test runs a deliberately broken node wrapper over a range
 // of seeds and expects some seed to be caught by a safety invariant (not merely by a crash), with a
 // replay command printed for it.
-async function caughtOn(breakage: Breakage, seeds: number, expected: RegExp): Promise<void> {
-  const runs: SimOptions[] = Array.from({ length: seeds }, (_, i) => ({ seed: i, nodes: i % 2 === 0 ? 3 : 5, duration: 4000, breakage }));
+async function caughtOn(breakage: Breakage, seeds: number, expected: RegExp, driver?: DriverMode): Promise<void> {
+  const runs: SimOptions[] = Array.from({ length: seeds }, (_, i) => ({
+    seed: i, nodes: i % 2 === 0 ? 3 : 5, duration: 4000, breakage, ...(driver ? { driver } : {}),
+  }));
   const results = await runSeeds(runs, 2);
   const caught = results.filter((r) => !r.ok);
   console.log(`${breakage}: caught on ${caught.length} of ${runs.length} seeds; first: ${caught[0]?.command ?? 'none'}\n${caught[0]?.failure ?? ''}`);
@@ -29,4 +31,8 @@ test('a node whose acknowledged appends are not durable loses committed entries 
 
 test('a node that answers gets from its own state without ReadIndex returns stale values, and the history is rejected', async () => {
   await caughtOn('local-reads', 10, /history not linearizable/);
+});
+
+test('a driver that calls advance() before its fsync completes (the Ready order broken) loses acknowledged state in a crash, and is caught', async () => {
+  await caughtOn('advance-before-fsync', 10, /log matching|election safety|one vote per term|leader completeness|committed entries are final|state machine safety/, 'all-first');
 });

@@ -13,7 +13,7 @@ import { Chaos } from './sim-chaos.js';
 import { SimClients } from './sim-clients.js';
 import { Membership, type MembershipPlan } from './sim-membership.js';
 import { SimNetwork } from './sim-network.js';
-import { MAX_INFLIGHT_MSGS, SimNode, type Breakage, type NodeEnv } from './sim-node.js';
+import { DRIVER_MODES, MAX_INFLIGHT_MSGS, SimNode, type Breakage, type DriverMode, type NodeEnv } from './sim-node.js';
 import { emptyStats, type SimStats, type World } from './sim-world.js';
 import { DEFAULT_DURATION } from './sim-defaults.js';
 
@@ -25,6 +25,8 @@ export interface SimOptions {
   /** Forced membership plan; by default the seed chooses. */
   membership?: MembershipPlan;
   breakage?: Breakage;
+  /** Forced driver mode; by default the seed chooses. */
+  driver?: DriverMode;
   trace?: (line: string) => void;
 }
 
@@ -58,6 +60,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.duration !== d.duration) cmd += ` --duration ${o.duration}`;
   if (o.membership) cmd += ` --membership ${o.membership}`;
   if (o.breakage && o.breakage !== 'none') cmd += ` --breakage ${o.breakage}`;
+  if (o.driver) cmd += ` --driver ${o.driver}`;
   return cmd;
 }
 
@@ -89,6 +92,7 @@ export function runSim(o: SimOptions): SimReport {
   const env: NodeEnv = {
     q, net: w.net, monitor, seed: o.seed, checkQuorum, preVote, electionTick: 10,
     snapshotEvery: 12 + rnd(20), keepEntries: rnd(6), breakage: o.breakage ?? 'none', trace: o.trace,
+    driver: o.driver ?? DRIVER_MODES[rnd(DRIVER_MODES.length)]!, fsyncDelay: 6, rnd,
     onConfApplied: (node, cc, cs) => membership?.onApplied(node, cc, cs),
     touch: (n) => { touched.add(n); },
     stats,
@@ -117,7 +121,7 @@ export function runSim(o: SimOptions): SimReport {
   const clients = new SimClients(w, { clients: 3, keys: 3, timeout: 400 });
   const chaos = new Chaos(w, { every: 120, maxDowntime: 600 });
   const config = `nodes=${o.nodes} membership=${membership.describe()} checkQuorum=${checkQuorum} preVote=${preVote} ` +
-    `snapshotEvery=${env.snapshotEvery} keep=${env.keepEntries} breakage=${env.breakage}`;
+    `snapshotEvery=${env.snapshotEvery} keep=${env.keepEntries} driver=${env.driver} breakage=${env.breakage}`;
   o.trace?.(`config: ${config}`);
   clients.start();
   chaos.start();
@@ -157,7 +161,7 @@ export function runSim(o: SimOptions): SimReport {
           monitor.checkCommit(n.id, s.hardState.commit, termOf);
           monitor.checkNode(n.id, {
             role: s.softState.role, term: s.hardState.term, commit: s.hardState.commit, applied: s.applied, config: s.config,
-            progress: s.progress,
+            progress: s.progress, incarnation: n.incarnation,
           }, n.applied, n.disk, MAX_INFLIGHT_MSGS, termOf);
         }
       }

@@ -1,11 +1,12 @@
 // Replays one simulator run from its seed:
 //   node dist/test/sim/replay.js --seed <N> [--nodes 3|5] [--duration T] [--membership none|learner|replace]
 // --nodes and --duration default to what the seed sweep (npm test) used for that seed.
-//                                [--breakage none|forget-vote|lose-acked-entries] [--trace]
+//                                [--breakage none|forget-vote|lose-acked-entries|local-reads]
+//                                [--driver sync|leader-first|all-first] [--trace]
 import { parseArgs } from 'node:util';
 import { replayCommand, runSim, sweepOptions, type SimOptions } from './raft-sim.js';
 import type { MembershipPlan } from './sim-membership.js';
-import { BREAKAGES, type Breakage } from './sim-node.js';
+import { BREAKAGES, DRIVER_MODES, type Breakage, type DriverMode } from './sim-node.js';
 import { DEFAULT_DURATION } from './sim-defaults.js';
 
 function main(argv: string[]): number {
@@ -17,6 +18,7 @@ function main(argv: string[]): number {
       duration: { type: 'string' },
       membership: { type: 'string' },
       breakage: { type: 'string', default: 'none' },
+      driver: { type: 'string' },
       trace: { type: 'boolean', default: false },
     },
   });
@@ -31,7 +33,10 @@ function main(argv: string[]): number {
   if (m !== undefined && m !== 'none' && m !== 'learner' && m !== 'replace') { console.error('--membership must be none, learner or replace'); return 2; }
   const b = values.breakage;
   if (!BREAKAGES.includes(b as Breakage)) { console.error(`--breakage must be one of ${BREAKAGES.join(', ')}`); return 2; }
+  const dm = values.driver;
+  if (dm !== undefined && !DRIVER_MODES.includes(dm as DriverMode)) { console.error(`--driver must be one of ${DRIVER_MODES.join(', ')}`); return 2; }
   const o: SimOptions = { seed, nodes, duration, breakage: b as Breakage };
+  if (dm !== undefined) o.driver = dm as DriverMode;
   if (m !== undefined) o.membership = m as MembershipPlan;
   if (values.trace) o.trace = (line) => console.log(line);
   const r = runSim(o);

@@ -97,3 +97,10 @@ test('a leader lacking an entry another node reports committed (not yet applied 
   m.checkCommit(1, 2, (i) => [0, 1, 2][i]);
   violates(/leader completeness/, () => m.checkNode(3, st('leader', 3), 0, disk([[1, 1], [2, 1]])));
 });
+
+test('one node leading the same term in two incarnations (it lost its vote or log in between) breaks election safety', () => {
+  const m = new SafetyMonitor();
+  m.checkNode(1, { ...st('leader', 3), incarnation: 1 }, 0, disk([]));
+  m.checkNode(1, { ...st('leader', 3), incarnation: 1 }, 0, disk([]));
+  violates(/election safety/, () => m.checkNode(1, { ...st('leader', 3), incarnation: 2 }, 0, disk([])));
+});

@@ -43,7 +43,8 @@ function termAt(disk: Storage, i: number): number | undefined {
 }
 
 export class SafetyMonitor {
-  private readonly leaderOfTerm = new Map<number, NodeId>();
+  /** term → the leader of that term: a node and its incarnation (a restart cannot lead the same term again). */
+  private readonly leaderOfTerm = new Map<number, { id: NodeId; incarnation: number }>();
   /** `${node}@${term}` → the one candidate that node voted for in that term (over all its incarnations). */
   private readonly votes = new Map<string, NodeId>();
   /** index → term → the entry's identity (its predecessor's term and its content). */
@@ -185,7 +186,10 @@ export class SafetyMonitor {
   /** Election Safety and Leader Completeness for a node's current role; plus per-node bounds. */
   checkNode(
     id: NodeId,
-    s: { role: RaftRole; term: number; commit: number; applied: number; config: ConfState; progress?: Map<NodeId, ProgressStatus> | undefined },
+    s: {
+      role: RaftRole; term: number; commit: number; applied: number; config: ConfState;
+      progress?: Map<NodeId, ProgressStatus> | undefined; incarnation?: number;
+    },
     appApplied: number,
     disk: DiskView,
     maxInflight = Infinity,
@@ -202,11 +206,14 @@ export class SafetyMonitor {
       if (p.inflight > maxInflight) throw new InvariantViolation('inflight limit', `leader ${id} has ${p.inflight} messages in flight to ${peer} (max ${maxInflight})`);
     }
     const prev = this.leaderOfTerm.get(s.term);
+    const inc = s.incarnation ?? 0;
     if (prev === undefined) {
-      this.leaderOfTerm.set(s.term, id);
+      this.leaderOfTerm.set(s.term, { id, incarnation: inc });
       this.leadersSeen++;
-    } else if (prev !== id) {
-      throw new InvariantViolation('election safety', `nodes ${prev} and ${id} are both leader of term ${s.term}`);
+    } else if (prev.id !== id) {
+      throw new InvariantViolation('election safety', `nodes ${prev.id} and ${id} are both leader of term ${s.term}`);
+    } else if (prev.incarnation !== inc) {
+      throw new InvariantViolation('election safety', `node ${id} leads term ${s.term} again after a restart (incarnations ${prev.incarnation} and ${inc})`);
     }
     // Leader Completeness: every entry committed (reported committed by any node, or applied) in an
     // earlier term is in this leader's log.

@@ -8,7 +8,7 @@ import { MemoryStorage } from '../../manager/raft/core/memory-storage.js';
 import { decodeConfChange } from '../../manager/raft/core/conf-change-codec.js';
 import {
   EntryType, MessageType, seededRandom,
-  type ConfChangeV2, type ConfState, type Message, type NodeId, type RaftRole, type Ready, type Snapshot,
+  type ConfChangeV2, type ConfState, type Message, type NodeId, type RaftRole, type RandomInt, type Ready, type Snapshot,
 } from '../../manager/raft/core/types.js';
 import type { KvOutput } from '../lin/kv-model.js';
 import { decodeCommand, KvApp } from './kv-app.js';
@@ -22,10 +22,12 @@ import { InvariantViolation, type SafetyMonitor } from './safety-monitor.js';
  *  - lose-acked-entries: appends are acknowledged but not durable — a crash loses the last
  *    LOST_ON_CRASH entries above the snapshot (and the commit index is clipped to what is left);
  *  - local-reads: a get is answered from the node's own state at once, without ReadIndex (a deposed
- *    leader or a lagging follower answers with old values).
+ *    leader or a lagging follower answers with old values);
+ *  - advance-before-fsync: in a pipelined driver mode, advance() is called before the fsync completes
+ *    (the Ready order broken), so acks and votes for unpersisted state go out in the next Ready.
  */
-export type Breakage = 'none' | 'forget-vote' | 'lose-acked-entries' | 'local-reads';
-export const BREAKAGES: readonly Breakage[] = ['none', 'forget-vote', 'lose-acked-entries', 'local-reads'];
+export type Breakage = 'none' | 'forget-vote' | 'lose-acked-entries' | 'local-reads' | 'advance-before-fsync';
+export const BREAKAGES: readonly Breakage[] = ['none', 'forget-vote', 'lose-acked-entries', 'local-reads', 'advance-before-fsync'];
 const LOST_ON_CRASH = 3;
 
 export interface NodeEnv {
@@ -40,11 +42,16 @@ export interface NodeEnv {
   snapshotEvery: number;
   keepEntries: number;
   breakage: Breakage;
+  /** When a Ready's messages go out and its committed entries apply relative to its fsync. */
+  driver: DriverMode;
+  /** The longest simulated fsync in the pipelined modes. */
+  fsyncDelay: number;
+  rnd: RandomInt;
   trace: ((line: string) => void) | undefined;
   onConfApplied(node: SimNode, cc: ConfChangeV2, cs: ConfState): void;
   /** Marks a node as changed by the current event: the driver processes its Ready and checks it. */
   touch(node: SimNode): void;
-  stats: { snapshotsSent: number; snapshotsApplied: number; compactions: number };
+  stats: { snapshotsSent: number; snapshotsApplied: number; compactions: number; readiesLost: number };
 }
 
 export interface PendingWrite {
@@ -59,6 +66,16 @@ export interface PendingRead {
   abandon(): void;
 }
 
+/**
+ * sync: persist → send → apply → advance, with nothing in between (the contract's order);
+ * leader-first: as manager/raft/raft-node.ts — a leader sends before its fsync, every node applies
+ *   committed entries before it, and followers send after it;
+ * all-first: every node sends and applies before its fsync (the core says this is safe: messages that
+ *   vouch for durable state only leave in the Ready after the advance() that confirmed it).
+ */
+export type DriverMode = 'sync' | 'leader-first' | 'all-first';
+export const DRIVER_MODES: readonly DriverMode[] = ['sync', 'leader-first', 'all-first'];
+
 export const MAX_INFLIGHT_MSGS = 16;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -72,6 +89,10 @@ export class SimNode {
   role: RaftRole = 'follower';
   private writes = new Map<string, PendingWrite>();
   private reads = new Map<string, PendingRead>();
+  /** Readies handed out and not yet persisted (pipelined driver modes only; more than one only when broken). */
+  private pending = 0;
+  /** When the last scheduled fsync completes: fsyncs complete in order. */
+  private fsyncAt = 0;
 
   constructor(readonly id: NodeId, public disk: MemoryStorage, private readonly env: NodeEnv) {
     this.confState = disk.initialState().confState;
@@ -105,6 +126,8 @@ export class SimNode {
   crash(): void {
     if (this.raw !== null && this.env.breakage === 'lose-acked-entries') this.loseTail(LOST_ON_CRASH);
     this.raw = null;
+    this.env.stats.readiesLost += this.pending;
+    this.pending = 0;
     this.app = new KvApp();
     this.role = 'follower';
     for (const w of this.writes.values()) w.abandon();
@@ -143,21 +166,64 @@ export class SimNode {
     this.reads.delete(ctx);
   }
 
-  /** Handles every Ready the node has: persist → send → apply → advance. */
+  /** Handles every Ready the node has, in the order of this run's driver mode. */
   process(): void {
-    while (this.raw !== null && this.raw.hasReady()) this.handleReady(this.raw, this.raw.ready());
+    const broken = this.env.breakage === 'advance-before-fsync';
+    while (this.raw !== null && (this.pending === 0 || broken) && this.raw.hasReady()) this.handleReady(this.raw, this.raw.ready());
   }
 
+  /**
+   * One Ready. `sync` (the contract's order): persist → send → apply → advance, at once. The
+   * pipelined modes are what a real driver does (manager/raft/raft-node.ts for `leader-first`): send
+   * (all nodes, or only a leader) and apply committed entries first, then the fsync completes after a
+   * delay; meanwhile the node keeps stepping messages and ticks, and a crash loses the unpersisted
+   * Ready. A Ready that carries a snapshot is persisted before it is applied, in every mode.
+   */
   private handleReady(raw: RawNode, rd: Ready): void {
     const env = this.env;
     const leaderTerm = this.role === 'leader' ? this.disk.hardState().term : 0;
+    if (rd.softState) this.role = rd.softState.role;
+    if (rd.hardState) env.monitor.checkVote(this.id, rd.hardState.term, rd.hardState.vote);
+    for (const m of rd.messages) if (m.type === MessageType.VoteResp && !m.reject) env.monitor.checkVote(this.id, m.term, m.to);
+    if (env.trace && (rd.softState || rd.hardState || rd.entries.length || rd.committedEntries.length || rd.snapshot)) {
+      env.trace(`  n${this.id} ready: ${rd.softState ? `role=${rd.softState.role} lead=${rd.softState.lead} ` : ''}` +
+        `${rd.hardState ? `hs=${rd.hardState.term}/${rd.hardState.vote}/${rd.hardState.commit} ` : ''}` +
+        `entries=${rd.entries.map((e) => `${e.index}@${e.term}`).join(',')} committed=${rd.committedEntries.length}` +
+        `${rd.snapshot ? ` snapshot=${rd.snapshot.metadata.index}@${rd.snapshot.metadata.term}` : ''} msgs=${rd.messages.length}`);
+    }
+    const inc = this.incarnation;
+    const pipelined = env.driver !== 'sync' && rd.snapshot === undefined;
+    if (!pipelined) {
+      this.persist(rd, leaderTerm);
+      for (const m of rd.messages) this.send(m, inc);
+      this.apply(raw, rd);
+      this.finish(raw);
+      return;
+    }
+    const sendFirst = env.driver === 'all-first' || this.role === 'leader';
+    if (sendFirst) for (const m of rd.messages) this.send(m, inc);
+    this.apply(raw, rd);
+    this.pending++;
+    const broken = env.breakage === 'advance-before-fsync';
+    if (broken) this.finish(raw);
+    this.fsyncAt = Math.max(this.fsyncAt, env.q.now + 1 + env.rnd(env.fsyncDelay));
+    env.q.at(this.fsyncAt, `fsync n${this.id}`, () => {
+      if (this.raw !== raw || this.incarnation !== inc) return; // crashed meanwhile: the Ready is lost
+      this.pending--;
+      this.persist(rd, leaderTerm);
+      if (!sendFirst) for (const m of rd.messages) this.send(m, inc);
+      if (!broken) this.finish(raw);
+      env.touch(this);
+    });
+  }
+
+  /** Writes a Ready's snapshot, entries and hard state to the simulated disk (checked first). */
+  private persist(rd: Ready, leaderTerm: number): void {
+    const env = this.env;
     // A snapshot at index 0 is a joining node's bootstrap membership: it is persisted like any other
     // (a restart must know the membership), but there is no application state in it to restore.
     const snap = rd.snapshot;
     env.monitor.checkPersist(this.id, this.disk, leaderTerm, { hardState: rd.hardState, entries: rd.entries, snapshot: snap });
-    if (rd.hardState) env.monitor.checkVote(this.id, rd.hardState.term, rd.hardState.vote);
-    for (const m of rd.messages) if (m.type === MessageType.VoteResp && !m.reject) env.monitor.checkVote(this.id, m.term, m.to);
-    // 1. persist
     if (snap) this.disk.applySnapshot(snap);
     if (rd.entries.length > 0) this.disk.append(rd.entries);
     if (rd.hardState) {
@@ -165,18 +231,12 @@ export class SimNode {
       this.disk.setHardState(hs);
     }
     env.monitor.checkDisk(this.id, this.disk);
-    if (rd.softState) this.role = rd.softState.role;
-    if (env.trace && (rd.softState || rd.hardState || rd.entries.length || rd.committedEntries.length || snap)) {
-      env.trace(`  n${this.id} ready: ${rd.softState ? `role=${rd.softState.role} lead=${rd.softState.lead} ` : ''}` +
-        `${rd.hardState ? `hs=${rd.hardState.term}/${rd.hardState.vote}/${rd.hardState.commit} ` : ''}` +
-        `entries=${rd.entries.map((e) => `${e.index}@${e.term}`).join(',')} committed=${rd.committedEntries.length}` +
-        `${snap ? ` snapshot=${snap.metadata.index}@${snap.metadata.term}` : ''} msgs=${rd.messages.length}`);
-    }
-    // 2. send
-    const inc = this.incarnation;
-    for (const m of rd.messages) this.send(m, inc);
-    // 3. apply
-    if (snap) this.applySnapshot(snap);
+  }
+
+  /** Applies a Ready's snapshot and committed entries to the KV application; collects read states. */
+  private apply(raw: RawNode, rd: Ready): void {
+    const env = this.env;
+    if (rd.snapshot) this.applySnapshot(rd.snapshot);
     for (const e of rd.committedEntries) {
       if (e.index !== this.applied + 1) {
         throw new InvariantViolation('apply in order', `node ${this.id} applies ${e.index} after ${this.applied}`);
@@ -202,6 +262,10 @@ export class SimNode {
       const r = this.reads.get(dec.decode(rs.requestCtx));
       if (r && r.index === null) r.index = rs.index;
     }
+    this.serveReads();
+  }
+
+  private finish(raw: RawNode): void {
     raw.advance();
     this.serveReads();
     this.maybeCompact();
@@ -241,6 +305,7 @@ export class SimNode {
   }
 
   private maybeCompact(): void {
+    if (this.applied > this.disk.lastIndex()) return; // applied ahead of the fsync (broken driver)
     const first = this.disk.firstIndex();
     if (this.applied - first + 1 <= this.env.snapshotEvery) return;
     if (this.applied <= this.disk.snapshot().metadata.index) return;

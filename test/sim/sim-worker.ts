@@ -20,6 +20,8 @@ export interface SeedSummary {
   snapshotsApplied: number;
   confChangesApplied: number;
   crashes: number;
+  readiesLost: number;
+  driver: string;
   linearizability: string;
 }
 
@@ -37,13 +39,14 @@ if (parentPort !== null && isJob(workerData)) {
         seed: o.seed, ok: r.ok, command: replayCommand(o), config: r.config, events: r.stats.events,
         leaders: r.stats.leaders, maxApplied: r.stats.maxApplied, historyOps: r.stats.historyOps,
         snapshotsApplied: r.stats.snapshotsApplied, confChangesApplied: r.stats.confChangesApplied,
-        crashes: r.stats.crashes, linearizability: r.stats.linearizability,
+        crashes: r.stats.crashes, readiesLost: r.stats.readiesLost, driver: /driver=(\S+)/.exec(r.config)?.[1] ?? '?',
+        linearizability: r.stats.linearizability,
         ...(r.failure !== undefined ? { failure: r.failure, at: r.at ?? '' } : {}),
       };
     } catch (e) {
       s = {
         seed: o.seed, ok: false, command: replayCommand(o), config: '', events: 0, leaders: 0, maxApplied: 0,
-        historyOps: 0, snapshotsApplied: 0, confChangesApplied: 0, crashes: 0, linearizability: 'not checked',
+        historyOps: 0, snapshotsApplied: 0, confChangesApplied: 0, crashes: 0, readiesLost: 0, driver: '?', linearizability: 'not checked',
         failure: `simulator crashed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
       };
     }

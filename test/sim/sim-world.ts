@@ -14,6 +14,8 @@ export interface SimStats {
   snapshotsSent: number;
   snapshotsApplied: number;
   compactions: number;
+  /** Readies handed out, sent and applied, but lost in a crash before their fsync (pipelined drivers). */
+  readiesLost: number;
   writesOk: number;
   writesUnknown: number;
   readsOk: number;
@@ -38,7 +40,7 @@ export interface World {
 export function emptyStats(): SimStats {
   return {
     crashes: 0, restarts: 0, partitions: 0, transfers: 0, confChangesApplied: 0, snapshotsSent: 0,
-    snapshotsApplied: 0, compactions: 0, writesOk: 0, writesUnknown: 0, readsOk: 0,
+    snapshotsApplied: 0, compactions: 0, readiesLost: 0, writesOk: 0, writesUnknown: 0, readsOk: 0,
   };
 }
 
