@@ -7,6 +7,7 @@ import { peerIdentity } from '../ca/index.js';
 import type { NodeDescription } from '../store/index.js';
 import type { AssignmentMessage } from './assignments.js';
 import { DispatchError } from './dispatch-error.js';
+import { type PublishLogsRequest, type SubscriptionMessage, type WireLogLine, checkSubscription } from './logs.js';
 import type { DispatcherHandle, Sink } from './dispatcher.js';
 import type {
   AssignmentsRequest, HeartbeatRequest, HeartbeatResponse, SessionMessage, SessionRequest, UpdateTaskStatusRequest,
@@ -39,6 +40,9 @@ export function dispatcherServiceDefinition(): grpc.ServiceDefinition {
     Heartbeat: method('Heartbeat', false),
     Assignments: method('Assignments', true),
     UpdateTaskStatus: method('UpdateTaskStatus', false),
+    ListenSubscriptions: method('ListenSubscriptions', true),
+    PublishLogs: method('PublishLogs', false),
+    SubscribeLogs: method('SubscribeLogs', true),
   };
 }
 
@@ -96,6 +100,15 @@ function nodeOf(call: { getAuthContext(): unknown }): string {
   return peerIdentity(call as Parameters<typeof peerIdentity>[0]).nodeId;
 }
 
+/** A batch of log lines as SubscribeLogs sends them. */
+export interface SubscribeLogsMessage {
+  lines: (WireLogLine & { nodeId: string })[];
+}
+
+/** Lines gathered for at most this long (or this many) before one SubscribeLogs message. */
+const LOG_BATCH_MS = 10;
+const LOG_BATCH_LINES = 500;
+
 export function dispatcherService(d: DispatcherHandle): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
   const implementation: grpc.UntypedServiceImplementation = {
     Session: (call: grpc.ServerWritableStream<unknown, unknown>) => {
@@ -148,6 +161,72 @@ export function dispatcherService(d: DispatcherHandle): { definition: grpc.Servi
         (r) => cb(null, r),
         (e: unknown) => cb(toServiceError(e)),
       );
+    },
+    ListenSubscriptions: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      const sink = streamSink<SubscriptionMessage>(call);
+      try {
+        const req = (isObject(call.request) ? call.request : {}) as { sessionId?: unknown };
+        const detach = d.listenSubscriptions(nodeOf(call), str(req.sessionId, 'sessionId'), sink);
+        call.on('cancelled', detach);
+        call.on('close', detach);
+      } catch (e) {
+        call.emit('error', toServiceError(e));
+      }
+    },
+    PublishLogs: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<{ stop: boolean }>) => {
+      let nodeId: string;
+      let req: PublishLogsRequest;
+      try {
+        nodeId = nodeOf(call);
+        const r = (isObject(call.request) ? call.request : {}) as Partial<PublishLogsRequest>;
+        str(r.sessionId, 'sessionId');
+        str(r.subscriptionId, 'subscriptionId');
+        if (r.messages !== undefined && !Array.isArray(r.messages)) throw new DispatchError('invalid', 'messages: must be an array');
+        req = { sessionId: r.sessionId!, subscriptionId: r.subscriptionId!, messages: r.messages ?? [], ...(r.close ? { close: true } : {}), ...(typeof r.error === 'string' ? { error: r.error } : {}) };
+      } catch (e) {
+        cb(toServiceError(e));
+        return;
+      }
+      d.publishLogs(nodeId, req).then(
+        (r) => cb(null, r),
+        (e: unknown) => cb(toServiceError(e)),
+      );
+    },
+    SubscribeLogs: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      call.on('close', () => abort.abort());
+      void (async () => {
+        try {
+          if (peerIdentity(call as Parameters<typeof peerIdentity>[0]).role !== 'manager') {
+            throw new DispatchError('permission-denied', 'only managers may subscribe to task logs');
+          }
+          const req = (isObject(call.request) ? call.request : {}) as { selector?: unknown; options?: unknown };
+          let sub;
+          try {
+            sub = checkSubscription(req.selector, req.options);
+          } catch (e) {
+            throw new DispatchError('invalid', (e as Error).message);
+          }
+          let batch: SubscribeLogsMessage['lines'] = [];
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const flush = (): void => {
+            if (timer) clearTimeout(timer);
+            timer = undefined;
+            if (batch.length && !call.cancelled) call.write({ lines: batch } satisfies SubscribeLogsMessage);
+            batch = [];
+          };
+          for await (const l of d.subscribe(sub.selector, sub.options, abort.signal)) {
+            batch.push({ nodeId: l.context.nodeId, serviceId: l.context.serviceId, taskId: l.context.taskId, timestamp: l.timestamp, stream: l.stream, data: l.data.toString('base64') });
+            if (batch.length >= LOG_BATCH_LINES) flush();
+            else timer ??= setTimeout(flush, LOG_BATCH_MS);
+          }
+          flush();
+          if (!call.cancelled) call.end();
+        } catch (e) {
+          if (!call.cancelled) call.emit('error', toServiceError(e));
+        }
+      })();
     },
   };
   return { definition: dispatcherServiceDefinition(), implementation };

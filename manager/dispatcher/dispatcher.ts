@@ -10,6 +10,10 @@ import type { Node, NodeDescription, NodeState, ReplicatedStore, Secret, Watcher
 import { type AssignmentMessage, type AssignmentSet, completeMessage, computeAssignments, diffAssignments } from './assignments.js';
 import { DispatchError } from './dispatch-error.js';
 import { NetworkViewCache, taskNetworkIds } from './network-view.js';
+import { LogHub } from './log-hub.js';
+import {
+  type LogBroker, type LogLine, type LogSelector, type LogStreamOptions, type PublishLogsRequest, type SubscriptionMessage, logTargets,
+} from './logs.js';
 import { DEFAULT_HEARTBEAT_PERIOD_MS, HeartbeatTracker } from './heartbeat-tracker.js';
 import { managerList, type WeightedManager } from './manager-list.js';
 import { type StatusReport, checkReport } from './status-intake.js';
@@ -57,6 +61,9 @@ export interface DispatcherHandle {
   heartbeat(nodeId: string, sessionId: string): { periodMs: number };
   assignments(nodeId: string, sessionId: string, sink: Sink<AssignmentMessage>): () => void;
   updateTaskStatus(nodeId: string, sessionId: string, updates: StatusReport[]): Promise<UpdateTaskStatusResponse>;
+  listenSubscriptions(nodeId: string, sessionId: string, sink: Sink<SubscriptionMessage>): () => void;
+  publishLogs(nodeId: string, req: PublishLogsRequest): Promise<{ stop: boolean }>;
+  subscribe(selector: LogSelector, options: LogStreamOptions, signal?: AbortSignal): AsyncIterable<LogLine>;
 }
 
 interface Session {
@@ -64,6 +71,7 @@ interface Session {
   nodeId: string;
   sink: Sink<SessionMessage>;
   assign?: { sink: Sink<AssignmentMessage>; sent: AssignmentSet };
+  logs?: Sink<SubscriptionMessage>;
 }
 
 interface NodeWrite {
@@ -80,7 +88,7 @@ interface PendingReports {
   reject: (e: unknown) => void;
 }
 
-export class Dispatcher implements LeaderLoop, DispatcherHandle {
+export class Dispatcher implements LeaderLoop, DispatcherHandle, LogBroker {
   readonly name = 'dispatcher';
   private ctx: LeaderLoopContext | undefined;
   private readonly timers: Timers;
@@ -98,9 +106,20 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
   private flushing: Promise<void> | undefined;
   private managers: WeightedManager[] = [];
   private managersJson = '[]';
+  private readonly logHub: LogHub;
 
   constructor(private readonly options: DispatcherOptions = {}) {
     this.timers = options.timers ?? realTimers;
+    this.logHub = new LogHub({
+      targets: (sel) => this.ctx?.store.view((tx) => logTargets(tx, sel)) ?? new Map(),
+      send: (nodeId, msg) => {
+        const sink = this.sessions.get(nodeId)?.logs;
+        if (!sink) return false;
+        sink.send(msg);
+        return true;
+      },
+      timers: this.timers,
+    });
   }
 
   get running(): boolean {
@@ -148,9 +167,11 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
     const err = new DispatchError('not-leader', 'this manager is no longer the leader', this.options.leaderAddr?.());
     for (const s of this.sessions.values()) {
       s.assign?.sink.end(err);
+      s.logs?.end(err);
       s.sink.end(err);
     }
     this.sessions.clear();
+    this.logHub.closeAll(err);
     this.dirtyNodes.clear();
     this.dirtyNetworks.clear();
     this.nodeWrites.clear();
@@ -189,6 +210,8 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
     if (old) {
       const replaced = new DispatchError('session-invalid', 'a newer session of this node replaced this one');
       old.assign?.sink.end(replaced);
+      old.logs?.end(replaced);
+      this.logHub.nodeGone(nodeId);
       old.sink.end(replaced);
     }
     const id = randomBytes(12).toString('hex');
@@ -205,6 +228,8 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
     if (!s || s.id !== sessionId || !this.ctx) return;
     this.sessions.delete(nodeId);
     s.assign?.sink.end();
+    s.logs?.end();
+    this.logHub.nodeGone(nodeId);
     // heartbeats not lost yet: disconnected; the tracker still marks it down when its deadline passes
     this.queueNodeWrite(nodeId, { state: 'disconnected', message: 'session ended' });
   }
@@ -242,6 +267,8 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
         this.sessions.delete(nodeId);
         const err = new DispatchError('session-invalid', 'heartbeat failure: the session was closed');
         s.assign?.sink.end(err);
+        s.logs?.end(err);
+        this.logHub.nodeGone(nodeId);
         s.sink.end(err);
       }
       ctx.log.info({ node: nodeId }, 'node missed its heartbeats: down');
@@ -291,6 +318,7 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
         if (e.table === 'tasks') {
           this.markDirty(e.object.NodeID);
           if (e.oldObject) this.markDirty(e.oldObject.NodeID);
+          if (this.logHub.size && e.action !== 'delete') this.logHub.taskChanged(e.object);
           // every node with a task on the same overlay sees this task as a peer / backend
           for (const id of taskNetworkIds(e.object)) this.markNetworkDirty(id);
           if (e.oldObject) for (const id of taskNetworkIds(e.oldObject)) this.markNetworkDirty(id);
@@ -328,6 +356,8 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
       this.tracker.forget(node.ID);
       if (s) {
         this.sessions.delete(node.ID);
+        s.logs?.end();
+        this.logHub.nodeGone(node.ID);
         const err = new DispatchError('permission-denied', `node ${node.ID} was removed from the swarm`);
         s.assign?.sink.end(err);
         s.sink.end(err);
@@ -396,6 +426,38 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle {
         if (msg) a.sink.send(this.outgoing(msg));
       }
     });
+  }
+
+  // ---- logs ---------------------------------------------------------------------------------------
+
+  listenSubscriptions(nodeId: string, sessionId: string, sink: Sink<SubscriptionMessage>): () => void {
+    this.requireRunning();
+    const s = this.requireSession(nodeId, sessionId);
+    s.logs?.end(new DispatchError('session-invalid', 'a newer subscription stream replaced this one'));
+    s.logs = sink;
+    this.logHub.nodeListening(nodeId);
+    return () => {
+      if (s.logs === sink) {
+        s.logs = undefined;
+        this.logHub.nodeGone(nodeId);
+      }
+    };
+  }
+
+  publishLogs(nodeId: string, req: PublishLogsRequest): Promise<{ stop: boolean }> {
+    try {
+      this.requireRunning();
+      this.requireSession(nodeId, req.sessionId);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.logHub.publish(nodeId, req);
+  }
+
+  /** LogBroker: the selected tasks' logs from the nodes that ran them (leader only). */
+  subscribe(selector: LogSelector, options: LogStreamOptions, signal?: AbortSignal): AsyncIterable<LogLine> {
+    this.requireRunning();
+    return this.logHub.subscribe(selector, options, signal);
   }
 
   // ---- status intake and node state writes ------------------------------------------------------

@@ -14,3 +14,10 @@ export {
   type NetworkView, type NetworkPeer, type OverlayNetworkSpec, NetworkViewCache,
   networkView, overlaySpecOf, macForAddress, addressOf, taskAddress, taskNetworkIds,
 } from './network-view.js';
+export {
+  type LogBroker, type LogSelector, type LogStreamOptions, type LogLine, type LogContext, type SubscriptionMessage,
+  type PublishLogsRequest, type WireLogLine, checkSubscription, logTargets, selects, LineQueue,
+} from './logs.js';
+export { LogHub } from './log-hub.js';
+export { remoteLogBroker, managerLogBroker, type RemoteLogBrokerOptions } from './remote-log-broker.js';
+export type { SubscribeLogsMessage } from './dispatcher-service.js';

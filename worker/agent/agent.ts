@@ -15,6 +15,8 @@ import { type BackoffConfig, DEFAULT_BACKOFF, backoffDelay } from './backoff.js'
 import { DispatcherClient, leaderAddrOf } from './dispatcher-client.js';
 import { type PersistedTask, loadTasks, saveTasks } from './task-file.js';
 import { TaskRunner } from './task-runner.js';
+import { LogPublisher } from './log-publisher.js';
+import type { SubscriptionMessage } from '../../manager/dispatcher/logs.js';
 
 export interface AgentOptions {
   managers: string[];
@@ -59,6 +61,8 @@ export class Agent {
   private saving: Promise<void> = Promise.resolve();
   private saveQueued = false;
   private reporting = false;
+  /** log subscriptions being served, by ID (they end with their session) */
+  private readonly publishers = new Map<string, LogPublisher>();
   /** counters for tests and metrics */
   readonly stats = { sessions: 0, heartbeats: 0, reports: 0, refused: 0, redirects: 0 };
 
@@ -149,6 +153,7 @@ export class Agent {
           conn.closed = true;
           if (conn.heartbeatTimer) clearTimeout(conn.heartbeatTimer);
           for (const s of conn.streams) s.cancel();
+          for (const p of [...this.publishers.values()]) p.stop();
           client.close();
           if (this.conn === conn) {
             this.conn = undefined;
@@ -173,6 +178,7 @@ export class Agent {
           this.stats.sessions++;
           this.scheduleHeartbeat(conn, m.heartbeatPeriodMs);
           this.openAssignments(conn);
+          this.openSubscriptions(conn);
           this.scheduleReport(0);
         }
       });
@@ -212,6 +218,41 @@ export class Agent {
     });
     s.on('error', (e) => conn.done(e));
     s.on('end', () => conn.done(new Error('assignments ended by the manager')));
+  }
+
+  // ---- log subscriptions ----------------------------------------------------------------------------
+
+  private openSubscriptions(conn: Conn): void {
+    const s = conn.client.listenSubscriptions(conn.sessionId!);
+    conn.streams.push(s);
+    s.on('data', (m: SubscriptionMessage) => {
+      if (!conn.closed) this.onSubscription(conn, m);
+    });
+    // a manager without log support, or a broken stream: logs stop, the session goes on
+    s.on('error', (e: Error & { code?: number }) => {
+      if (!conn.closed) this.o.log.debug({ node: this.o.nodeId, err: e.message }, 'log subscription stream ended');
+    });
+  }
+
+  private onSubscription(conn: Conn, m: SubscriptionMessage): void {
+    if (!m || typeof m.id !== 'string') return;
+    const existing = this.publishers.get(m.id);
+    if (m.close) {
+      existing?.stop();
+      return;
+    }
+    if (existing || !this.o.executor.logs) return;
+    const executor = this.o.executor;
+    const p = new LogPublisher(
+      m,
+      (task, o) => executor.logs!(task, o),
+      (req) => conn.client.publishLogs({ sessionId: conn.sessionId!, ...req }, this.o.callDeadlineMs ?? 10_000),
+      () => {
+        if (this.publishers.get(m.id) === p) this.publishers.delete(m.id);
+      },
+    );
+    this.publishers.set(m.id, p);
+    p.start([...this.runners.values()].map((r) => r.task));
   }
 
   // ---- assignments --------------------------------------------------------------------------------
@@ -270,6 +311,8 @@ export class Agent {
 
   private onStatus(task: Task, status: TaskStatus): void {
     if (this.runners.get(task.ID) === undefined) return;
+    // a task that starts now joins the log subscriptions that follow its service
+    if (status.State === 'running') for (const p of this.publishers.values()) p.offer(task);
     this.pending.set(task.ID, { taskId: task.ID, status });
     this.queueSave();
     this.scheduleReport(this.o.statusBatchMs ?? 50);

@@ -5,6 +5,7 @@ import { dispatcherServiceDefinition, LEADER_ADDR_KEY } from '../../manager/disp
 import type {
   AssignmentsMessage, HeartbeatResponse, SessionMessage, SessionRequest, StatusReport, UpdateTaskStatusResponse,
 } from '../../manager/dispatcher/wire.js';
+import type { PublishLogsRequest, SubscriptionMessage } from '../../manager/dispatcher/logs.js';
 
 const Ctor = grpc.makeGenericClientConstructor(dispatcherServiceDefinition(), 'Dispatcher');
 
@@ -44,6 +45,14 @@ export class DispatcherClient {
 
   updateTaskStatus(sessionId: string, updates: StatusReport[], deadlineMs: number): Promise<UpdateTaskStatusResponse> {
     return this.unary('UpdateTaskStatus', { sessionId, updates }, deadlineMs);
+  }
+
+  listenSubscriptions(sessionId: string): grpc.ClientReadableStream<SubscriptionMessage> {
+    return this.stream('ListenSubscriptions', { sessionId });
+  }
+
+  publishLogs(req: PublishLogsRequest, deadlineMs: number): Promise<{ stop: boolean }> {
+    return this.unary('PublishLogs', req, deadlineMs);
   }
 
   close(): void {

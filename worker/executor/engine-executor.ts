@@ -16,7 +16,7 @@ import { ensureImage, type PeerSource } from '../engine/image/peer-pull.js';
 import { KeyedQueue } from '../engine/mutex.js';
 import { type NetworkView, addressOf, overlaySpecOf } from '../../manager/dispatcher/network-view.js';
 import { type ContainerNetwork, LABEL_TASK_ID, createPlan, healthDisabled, stopGraceSeconds } from './container-spec.js';
-import { type ExitResult, type Executor, ExecutorError, type StartResult } from './executor.js';
+import { type ExitResult, type Executor, ExecutorError, type StartResult, type TaskLogOptions } from './executor.js';
 
 export interface EngineExecutorOptions {
   engine: Engine;
@@ -29,16 +29,6 @@ export interface EngineExecutorOptions {
   pullTimeoutMs?: number;
   /** other nodes' engines an image missing here (and from its registry) may be fetched from */
   peers?: () => Promise<readonly PeerSource[]> | readonly PeerSource[];
-}
-
-export interface TaskLogOptions {
-  follow?: boolean;
-  stdout?: boolean;
-  stderr?: boolean;
-  /** unix seconds */
-  since?: number;
-  tail?: number;
-  signal?: AbortSignal;
 }
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };

@@ -45,6 +45,26 @@ export interface Executor {
   removeNetwork?(id: string): Promise<void>;
   /** After a complete set: overlays not in `keep` are removed when unused. */
   pruneNetworks?(keep: ReadonlySet<string>): Promise<void>;
+  /** The task's log (throws when the task left nothing to read); follow ends when the task stops. */
+  logs?(task: Task, o: TaskLogOptions): AsyncIterable<TaskLogEntry>;
+}
+
+/** One line of a task's log. */
+export interface TaskLogEntry {
+  stream: 'stdout' | 'stderr';
+  /** RFC 3339 with nanoseconds */
+  time: string;
+  data: Buffer;
+}
+
+export interface TaskLogOptions {
+  follow?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  /** unix seconds */
+  since?: number;
+  tail?: number;
+  signal?: AbortSignal;
 }
 
 /** A task-level failure with the message the task status shows (e.g. "No such image"). */
