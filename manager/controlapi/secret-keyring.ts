@@ -23,8 +23,11 @@ import { DEK_BYTES, openData, publicKeyFingerprint, sealData, sealedKeyId, Secre
 export interface SecretKeyringOptions {
   /** this manager's node ID (its entry in Cluster.SecretsKeys.Managers) */
   nodeId: string;
-  /** this manager's TLS private key (PKCS#8 PEM or a KeyObject), EC P-256 */
-  privateKey: string | KeyObject;
+  /**
+   * This manager's TLS private key (PKCS#8 PEM or a KeyObject), EC P-256 — or a function giving the
+   * current one (certificate renewal may bring a new key; the leader then wraps for it).
+   */
+  privateKey: string | KeyObject | (() => string | KeyObject);
   /** the store, for reveal() outside a transaction (also taken from the loop's context) */
   store?: ReplicatedStore;
   /** random bytes (injected in tests); default node:crypto */
@@ -37,19 +40,29 @@ const idChars = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 export class SecretKeyring {
   readonly nodeId: string;
-  private readonly key: KeyObject;
-  private readonly fingerprint: string;
+  private readonly keySource: () => string | KeyObject;
+  private keyCache: { from: string | KeyObject; key: KeyObject; fingerprint: string } | undefined;
   private readonly random: (n: number) => Buffer;
   private store: ReplicatedStore | undefined;
   private readonly deks = new Map<string, Buffer>();
 
   constructor(opts: SecretKeyringOptions) {
     this.nodeId = opts.nodeId;
-    this.key = typeof opts.privateKey === 'string' ? createPrivateKey(opts.privateKey) : opts.privateKey;
-    if (this.key.type !== 'private' || this.key.asymmetricKeyType !== 'ec') throw new SecretCryptoError('secrets keyring: the manager key must be an EC private key');
-    this.fingerprint = publicKeyFingerprint(createPublicKey(this.key));
+    const pk = opts.privateKey;
+    this.keySource = typeof pk === 'function' ? pk : () => pk;
+    this.current(); // a bad key fails here, not at the first secret
     this.random = opts.randomBytes ?? nodeRandomBytes;
     this.store = opts.store;
+  }
+
+  /** This manager's key now (and its public key's fingerprint). */
+  private current(): { key: KeyObject; fingerprint: string } {
+    const from = this.keySource();
+    if (this.keyCache?.from === from) return this.keyCache;
+    const key = typeof from === 'string' ? createPrivateKey(from) : from;
+    if (key.type !== 'private' || key.asymmetricKeyType !== 'ec') throw new SecretCryptoError('secrets keyring: the manager key must be an EC private key');
+    this.keyCache = { from, key, fingerprint: publicKeyFingerprint(createPublicKey(key)) };
+    return this.keyCache;
   }
 
   /** The DEK with `keyId`, unwrapped from this manager's entry of the cluster object (cached). */
@@ -58,11 +71,12 @@ export class SecretKeyring {
     if (have) return have;
     const keys = cluster?.SecretsKeys;
     if (!keys || keys.KeyID !== keyId) throw new SecretCryptoError(`the secrets key ${keyId} is not in the cluster object`);
-    const mine = keys.Managers[this.nodeId] ?? Object.values(keys.Managers).find((w) => w.Recipient === this.fingerprint);
-    if (!mine || mine.Recipient !== this.fingerprint) {
+    const { key, fingerprint } = this.current();
+    const mine = keys.Managers[this.nodeId] ?? Object.values(keys.Managers).find((w) => w.Recipient === fingerprint);
+    if (!mine || mine.Recipient !== fingerprint) {
       throw new SecretCryptoError(`the secrets key has not been wrapped for this manager (${this.nodeId}) yet`);
     }
-    const dek = unwrapKey(mine, this.key);
+    const dek = unwrapKey(mine, key);
     this.deks.set(keyId, dek);
     return dek;
   }
@@ -82,7 +96,7 @@ export class SecretKeyring {
         // a certificate that does not parse gets no key; the node cannot have connected with it either
       }
     }
-    want.set(this.nodeId, createPublicKey(this.key));
+    want.set(this.nodeId, createPublicKey(this.current().key));
     const out: Record<string, WrappedSecretsKey> = {};
     for (const [id, pub] of want) {
       const fp = publicKeyFingerprint(pub);

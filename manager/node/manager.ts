@@ -15,6 +15,8 @@ import { controlForwardService, FORWARD_PATH, injectControl, parseForwardRespons
 import { buildControlApp } from '../controlapi/control-app.js';
 import { Dispatcher, dispatcherService } from '../dispatcher/index.js';
 import { serviceLoops } from '../orchestrator/index.js';
+import { SecretKeyring } from '../controlapi/secret-keyring.js';
+import { configRoutes, secretRoutes } from '../controlapi/secret-routes.js';
 import { DiskStorage } from '../raft/disk-storage.js';
 import { coreModule } from '../raft/load-core.js';
 import { RaftNode, type StateMachine } from '../raft/raft-node.js';
@@ -89,6 +91,8 @@ export class Manager {
   private readonly forwarder: LeaderForwarder;
   private readonly reach: ReachabilityTracker;
   private readonly dispatcher: Dispatcher;
+  /** this manager's access to the secrets key (wrapped for its TLS key in the Cluster object) */
+  private readonly keyring: SecretKeyring;
   private readonly loops: LeaderLoop[];
   private raftNode: RaftNode | undefined;
   private transport: GrpcTransport | undefined;
@@ -117,12 +121,14 @@ export class Manager {
     this.forwarder = new LeaderForwarder({ isLeader: () => this.isLeader, leaderAddr: () => this.leaderAddr() }, this.credentials);
     const electionMs = this.timing.tickMs * this.timing.electionTicks;
     this.reach = new ReachabilityTracker(Math.max(2 * electionMs, 1000));
+    this.keyring = new SecretKeyring({ nodeId: o.nodeId, privateKey: () => o.certs.current().identity.keyPem, store: this.store });
     this.dispatcher = new Dispatcher({
       ...(this.timing.dispatcherHeartbeatMs ? { heartbeatPeriodMs: this.timing.dispatcherHeartbeatMs } : {}),
       leaderAddr: () => this.leaderAddr(),
+      revealSecret: (s) => this.keyring.reveal(s),
     });
     const view = this.raftView();
-    this.loops = [this.dispatcher, ...serviceLoops(), new RoleManager(view), new ManagerStatusLoop(view, undefined, this.timing.statusPeriodMs)];
+    this.loops = [this.dispatcher, ...serviceLoops(), this.keyring.loop(), new RoleManager(view), new ManagerStatusLoop(view, undefined, this.timing.statusPeriodMs)];
   }
 
   get raft(): RaftNode {
@@ -223,7 +229,7 @@ export class Manager {
     this.app = await buildControlApp({
       store: this.store,
       voters: () => this.voters(),
-      plugins: o.controlPlugins?.(this.store) ?? [],
+      plugins: [secretRoutes({ store: this.store, keyring: this.keyring }), configRoutes({ store: this.store }), ...(o.controlPlugins?.(this.store) ?? [])],
       log: o.log,
     });
     this.addServices();
