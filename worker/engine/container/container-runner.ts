@@ -57,7 +57,7 @@ export async function startContainer(ctx: RunnerContext, r: ContainerRecord): Pr
         });
       }
     }
-    const spec = buildSpec({ record: r, rootfs, netnsPath: att.netnsPath, cgroupsPath: cgroupPath(ctx.prefix, r.id), etcFiles: etc, swapAccounting: ctx.swapAccounting });
+    const spec = buildSpec({ record: r, rootfs, netnsPath: att.netnsPath, ...(att.newNetns ? { newNetns: true } : {}), cgroupsPath: cgroupPath(ctx.prefix, r.id), etcFiles: etc, swapAccounting: ctx.swapAccounting });
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec, null, 1));
     const h = await launchConmon({ id: r.id, name: r.name, bundle: dir, logPath: logPathOf(dir), exitDir: ctx.exitDir, socketDir: ctx.socketDir, runtime: ctx.runtime, stdin: r.config.OpenStdin === true, terminal: r.config.Tty === true, stdinOnce: r.config.StdinOnce === true });
     await ctx.runtime.start(r.id);

@@ -16,8 +16,10 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 export interface SpecInputs {
   record: ContainerRecord;
   rootfs: string;
-  /** undefined = host network */
+  /** undefined = host network (unless newNetns) */
   netnsPath: string | undefined;
+  /** a new, empty network namespace made by the runtime (network `none`) */
+  newNetns?: boolean;
   cgroupsPath: string;
   /** host files bind-mounted at /etc/hosts, /etc/resolv.conf, /etc/hostname */
   etcFiles: { hosts: string; resolvConf: string; hostname: string };
@@ -83,6 +85,7 @@ export function buildSpec(s: SpecInputs): Record<string, unknown> {
   const caps = processCaps(r);
   const namespaces: Record<string, string>[] = [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }];
   if (s.netnsPath) namespaces.push({ type: 'network', path: s.netnsPath });
+  else if (s.newNetns) namespaces.push({ type: 'network' });
   const ro = r.config.HostConfig?.ReadonlyRootfs === true;
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },

@@ -112,7 +112,8 @@ export class NetworkManager extends NetworkCore {
         endpoints.forEach((ep) => this.releaseEndpoint(ep));
         throw e;
       }
-      const nc: ContainerNetState = { ...base, mode: isNone ? 'none' : 'netns', netns: this.netnsName(containerId), endpoints, ports };
+      // none: no netns of ours — the runtime makes a new, empty one with lo up (two `ip` runs fewer per start)
+      const nc: ContainerNetState = isNone ? { ...base, mode: 'none', endpoints, ports } : { ...base, mode: 'netns', netns: this.netnsName(containerId), endpoints, ports };
       this.containers.set(containerId, nc);
       return nc;
     });
@@ -265,6 +266,7 @@ export class NetworkManager extends NetworkCore {
       ports: c.ports.map((p) => ({ ...p })),
     };
     if (c.netns) a.netnsPath = netnsPath(c.netns);
+    else if (c.mode === 'none') a.newNetns = true;
     return a;
   }
 

@@ -50,8 +50,10 @@ export interface AttachEndpoint {
 }
 
 export interface Attachment {
-  /** undefined = host network */
+  /** the netns the engine made for the container; undefined with newNetns unset = host network */
   netnsPath?: string;
+  /** network `none`: the OCI runtime gives the container a new, empty netns of its own (lo up) */
+  newNetns?: boolean;
   endpoints: AttachEndpoint[];
   /** content of /etc/hosts */
   hostsFile: string;
