@@ -18,7 +18,7 @@ import { openContext, type BuildContext } from '../build/build-context.js';
 import { planBuild, runBuild, type BuildOptions } from '../build/build-executor.js';
 import { BuildStore } from '../build/build-store.js';
 import { DockerfileError } from '../build/dockerfile-error.js';
-import { stepContainers } from '../build/step-containers.js';
+import { STEP_LABEL, stepContainers } from '../build/step-containers.js';
 import { ApiError, badRequest, toApiError } from './errors.js';
 import { jsonError, jsonLine, type JsonMessage } from './jsonmessage.js';
 import type { EngineApiDeps } from './ports.js';
@@ -126,8 +126,24 @@ function optionsOf(q: Record<string, unknown>): BuildOptions & { quiet: boolean;
   };
 }
 
+/**
+ * What a daemon that died in the middle of a build left: snapshots mounted in the builder's scratch
+ * area (opening the build store unmounts and deletes them) and RUN containers (removed here).
+ */
+async function recoverBuilds(deps: EngineApiDeps, images: ImageStore): Promise<void> {
+  await buildStoreOf(deps.info?.dataRoot ?? images.root.replace(/\/image$/, ''));
+  const c = deps.containers;
+  if (c === undefined) return;
+  const rows = await c.list({ all: true, filters: new Map([['label', [`${STEP_LABEL}=true`]]]) });
+  for (const row of Array.isArray(rows) ? rows : []) {
+    const id = isRecord(row) ? row['Id'] : undefined;
+    if (typeof id === 'string') await c.remove(id, { force: true, v: true }).catch(() => undefined);
+  }
+}
+
 export function buildRoutes(deps: EngineApiDeps): FastifyPluginAsync {
   return async (app) => {
+    if (deps.images instanceof ImageStore) void recoverBuilds(deps, deps.images).catch(() => undefined);
     app.post('/build', async (req, reply) => {
       const images = deps.images;
       const containers = deps.containers;

@@ -30,6 +30,9 @@ export interface StepContainers {
   start(spec: RunSpec, onOutput: (data: Buffer) => void, onCreated?: (id: string) => void): Promise<RunningStep>;
 }
 
+/** The label every RUN container carries (a restarted daemon removes the ones a crash left). */
+export const STEP_LABEL = 'io.shoal.build.step';
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function stepContainers(c: ContainerPort): StepContainers {
@@ -45,7 +48,7 @@ export function stepContainers(c: ContainerPort): StepContainers {
         Healthcheck: { Test: ['NONE'] },
         AttachStdout: true,
         AttachStderr: true,
-        Labels: { 'io.shoal.build.step': 'true' },
+        Labels: { [STEP_LABEL]: 'true' },
         HostConfig: { NetworkMode: spec.network ?? 'bridge' },
       };
       const created = await c.create(body);
