@@ -4,18 +4,30 @@ import { join } from 'node:path';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 
-/** The v1 hierarchy mount dirs under /sys/fs/cgroup (cpu, memory, pids, …), without the cgroup2 `unified`. */
-export async function v1Hierarchies(): Promise<string[]> {
+async function cgroupMounts(withV2: boolean): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
   const out: string[] = [];
   for (const line of info.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
-    if (!right.startsWith('cgroup ')) continue;
+    if (!right.startsWith('cgroup ') && !(withV2 && right.startsWith('cgroup2 '))) continue;
     const mp = left.split(' ')[4];
     if (mp && mp.startsWith(CGROUP_ROOT + '/')) out.push(mp);
   }
   return out;
+}
+
+/** The v1 hierarchy mount dirs under /sys/fs/cgroup (cpu, memory, pids, …), without the cgroup2 `unified`. */
+export function v1Hierarchies(): Promise<string[]> {
+  return cgroupMounts(false);
+}
+
+/**
+ * Every hierarchy a runtime makes the container's cgroup in: the v1 ones plus, on a hybrid layout, the
+ * cgroup2 mount under /sys/fs/cgroup (`unified`), where runc also creates `<parent>/<id>`.
+ */
+export function allHierarchies(): Promise<string[]> {
+  return cgroupMounts(true);
 }
 
 async function rmdirTree(path: string): Promise<void> {
@@ -39,9 +51,9 @@ async function rmdirTree(path: string): Promise<void> {
   }
 }
 
-/** Removes `<parent>/<name>` in every v1 hierarchy, then `<parent>` where it is left empty. */
+/** Removes `<parent>/<name>` in every hierarchy (v1 and the hybrid cgroup2 one), then `<parent>` where it is left empty. */
 export async function removeCgroup(parent: string, name: string): Promise<void> {
-  for (const h of await v1Hierarchies()) {
+  for (const h of await allHierarchies()) {
     await rmdirTree(join(h, parent, name));
     try {
       await rmdir(join(h, parent));
@@ -53,7 +65,7 @@ export async function removeCgroup(parent: string, name: string): Promise<void> 
 
 /** Whether any hierarchy still holds `<parent>/<name>` (for tests and leak checks). */
 export async function cgroupExists(parent: string, name: string): Promise<boolean> {
-  for (const h of await v1Hierarchies()) {
+  for (const h of await allHierarchies()) {
     try {
       await readdir(join(h, parent, name));
       return true;
