@@ -7,10 +7,52 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DOCKER, rawRequest, run, SHOALD, type RunResult } from '../../e2e/engine/shoald-harness.js';
+import { join, relative } from 'node:path';
+import { DOCKER, rawRequest, run, type RunResult } from '../../e2e/engine/shoald-harness.js';
+
+const ROOT = new URL('../../../../', import.meta.url).pathname;
+
+/**
+ * A private copy of the compiled daemon for this lab: other sessions rebuild dist/ while tests run,
+ * and a daemon (re)started in the middle of a rebuild would load half-written modules. Copied until
+ * two copies agree; node_modules, proto/ and deploy/ are linked.
+ */
+async function snapshotApp(dir: string): Promise<string> {
+  const app = join(dir, 'app');
+  const parts = ['cli', 'manager', 'worker'];
+  const list = async (base: string): Promise<string[]> => {
+    const out: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.js')) out.push(relative(base, p));
+      }
+    };
+    for (const part of parts) walk(join(base, part));
+    return out.sort();
+  };
+  for (let attempt = 0; ; attempt++) {
+    await rm(app, { recursive: true, force: true });
+    await mkdir(join(app, 'dist'), { recursive: true });
+    for (const part of parts) await cp(join(ROOT, 'dist', part), join(app, 'dist', part), { recursive: true, filter: (src) => !src.endsWith('.map') });
+    await new Promise((r) => setTimeout(r, 200));
+    const files = await list(join(app, 'dist'));
+    let same = files.length === (await list(join(ROOT, 'dist'))).length;
+    for (const f of files) {
+      if (!same) break;
+      const [a, b] = await Promise.all([readFile(join(app, 'dist', f)), readFile(join(ROOT, 'dist', f))]);
+      same = a.equals(b);
+    }
+    if (same) break;
+    if (attempt >= 20) throw new Error('dist/ keeps changing: cannot take a consistent copy of the daemon');
+  }
+  await writeFile(join(app, 'package.json'), JSON.stringify({ type: 'module', private: true }));
+  for (const link of ['node_modules', 'proto', 'deploy']) await symlink(join(ROOT, link), join(app, link));
+  return join(app, 'dist', 'cli', 'shoald.js');
+}
 
 export { rawRequest, run };
 
@@ -30,6 +72,7 @@ export class SwarmHost {
     readonly dir: string,
     readonly ip: string,
     readonly port: number,
+    private readonly shoald: string,
   ) {
     this.dataRoot = join(dir, 'data');
     this.execRoot = join(dir, 'exec');
@@ -56,7 +99,7 @@ export class SwarmHost {
   }
 
   daemonArgs(): string[] {
-    return [SHOALD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, '--prefix', this.prefix,
+    return [this.shoald, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, '--prefix', this.prefix,
       '--bridge-subnet', this.subnet, '--hostname', this.name, '--listen-addr', this.addr, '--log-level', 'info', '--role-poll-ms', '300'];
   }
 
@@ -148,8 +191,9 @@ export class SwarmLab {
     const b = 100 + randomInt(100);
     const c = randomInt(250);
     const port = 20000 + randomInt(20000);
-    names.forEach((n, i) => lab.hosts.push(new SwarmHost(n, join(lab.dir, n), `127.${b}.${c}.${i + 1}`, port)));
     try {
+      const shoald = await snapshotApp(lab.dir);
+      names.forEach((n, i) => lab.hosts.push(new SwarmHost(n, join(lab.dir, n), `127.${b}.${c}.${i + 1}`, port, shoald)));
       await Promise.all(lab.hosts.map((h) => h.start()));
     } catch (e) {
       await lab.cleanup();
