@@ -127,8 +127,14 @@ describe('docker push and pull through a real registry', () => {
 
     const pull = await h.docker(['pull', `${ref}:both`], { timeoutMs: 60_000 });
     assert.equal(pull.code, 0, pull.stderr + pull.stdout);
-    assert.match(pull.stdout, new RegExp(`Digest: ${sha256Of(amd.bytes)}`), 'the digest printed is the amd64 manifest chosen from the index');
-    assert.equal((await h.docker(['image', 'inspect', '-f', '{{.Id}}', `${ref}:both`])).stdout.trim(), busyboxId);
+    assert.match(pull.stdout, new RegExp(`Digest: ${sha256Of(index)}`), 'as Docker: the digest printed is the index the tag names');
+    assert.equal((await h.docker(['image', 'inspect', '-f', '{{.Id}}', `${ref}:both`])).stdout.trim(), busyboxId, 'the amd64 entry was pulled');
+    const digests = (await h.docker(['image', 'inspect', '-f', '{{json .RepoDigests}}', `${ref}:both`])).stdout;
+    assert.ok(digests.includes(`${ref}@${sha256Of(index)}`), `the index digest is a repo digest (as Docker records it): ${digests}`);
+    // pinned to the index digest with a tag (what swarm puts in a task): resolves, and runs
+    const pinned = `${ref}:both@${sha256Of(index)}`;
+    const runPinned = await h.docker(['run', '--rm', pinned, 'echo', 'pinned-ok']);
+    assert.equal(runPinned.stdout, 'pinned-ok\n', runPinned.stderr);
     const arm = await h.docker(['pull', '--platform', 'linux/arm64', `${ref}:both`], { timeoutMs: 60_000 });
     assert.equal(arm.code, 0, arm.stderr + arm.stdout);
     const armInspect = await h.docker(['image', 'inspect', '-f', '{{.Id}} {{.Architecture}}', `${ref}:both`]);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ImageError, ImageStore, buildBusyboxLayout, registryTarget } from '../../../worker/engine/image/index.js';
@@ -9,6 +10,8 @@ import { leftovers, requireRoot, withTempDir } from './image-harness.js';
 
 interface Registry {
   port: number;
+  /** digest of the index served for :latest (index mode) */
+  listDigest: string;
   scopes: string[];
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ async function serveLayout(layout: string, opts: { index: boolean; corruptLayers
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
+    listDigest: `sha256:${createHash('sha256').update(listBytes).digest('hex')}`,
     scopes,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -85,9 +89,12 @@ test('pull through Bearer auth and an image index gives the image the registry d
       assert.equal(img.id, configDigest);
       assert.equal(img.manifestDigest, manifestDigest);
       assert.deepEqual(img.repoTags, [`${ref}:latest`]);
-      assert.deepEqual(img.repoDigests, [`${ref}@${manifestDigest}`]);
+      // as Docker: the repo digest (and the Digest: line) is the index's when the tag names an index
+      const listDigest = reg.listDigest;
+      assert.deepEqual(img.repoDigests, [`${ref}@${listDigest}`]);
+      assert.equal(store.resolve(`${ref}:latest@${listDigest}`)?.id, img.id);
       assert.deepEqual(reg.scopes, ['repository:library/busybox:pull']);
-      assert.ok(progress.includes(`Digest: ${manifestDigest}`) && progress.includes('Pulling fs layer'), progress.join(' | '));
+      assert.ok(progress.includes(`Digest: ${listDigest}`) && progress.includes('Pulling fs layer'), progress.join(' | '));
       assert.equal(store.resolve(`${ref}@${manifestDigest}`)?.id, img.id);
       assert.ok(store.lowerDirs(img.id).length === 1);
       // Pull by digest; the layer is already there.

@@ -90,6 +90,8 @@ export async function pullImage(store: ImageStore, ref: string, onProgress: Pull
   let m = await client.manifest(target.reference);
   // after the manifest, as dockerd: a missing tag or refused credentials are an HTTP error, not a stream line
   onProgress({ status: `Pulling from ${target.repository}`, id: p.tag ?? p.digest ?? 'latest' });
+  // Docker records (and prints) the digest of what the reference names: the index when there is one
+  const topDigest = m.digest;
   if (LIST_TYPES.has(m.mediaType) || looksLikeIndex(m.bytes)) {
     const idx = parseIndex(m.bytes);
     const pick = pickPlatform(idx.manifests, want);
@@ -100,12 +102,12 @@ export async function pullImage(store: ImageStore, ref: string, onProgress: Pull
   const final = m;
   const tags = p.digest !== undefined && p.tag === undefined ? [] : [normalized];
   const existing = store.resolve(normalized);
-  if (existing !== undefined && existing.manifestDigest === final.digest && tags.length > 0) {
-    onProgress({ status: `Digest: ${final.digest}` });
+  if (existing !== undefined && existing.manifestDigest === final.digest && existing.repoDigests.includes(`${p.name}@${topDigest}`)) {
+    onProgress({ status: `Digest: ${topDigest}` });
     onProgress({ status: `Status: Image is up to date for ${normalized}` });
     return existing;
   }
-  return storeImageFrom(store, { label: `${target.base}/${target.repository}`, blob: (d) => client.blob(d), blobFrom: (d, offset) => client.blobFrom(d, offset) }, { bytes: final.bytes, digest: final.digest, manifest }, { tags, repoDigests: [`${p.name}@${final.digest}`], ref: normalized, onProgress, concurrency: opts.concurrency ?? 3, ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}) });
+  return storeImageFrom(store, { label: `${target.base}/${target.repository}`, blob: (d) => client.blob(d), blobFrom: (d, offset) => client.blobFrom(d, offset) }, { bytes: final.bytes, digest: final.digest, manifest }, { tags, repoDigests: [`${p.name}@${topDigest}`], printedDigest: topDigest, ref: normalized, onProgress, concurrency: opts.concurrency ?? 3, ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}) });
 }
 
 /** Where the blobs of an image come from: a registry repository, or a peer node's engine. */
@@ -130,6 +132,8 @@ export interface StoreImageOptions {
   /** the reference named in the final status line */
   ref: string;
   onProgress: PullProgress;
+  /** the digest the "Digest:" line shows (an index's, when one was followed); default the manifest's */
+  printedDigest?: string;
   concurrency: number;
   retryDelayMs?: number;
 }
@@ -269,7 +273,7 @@ export async function storeImageFrom(store: ImageStore, source: BlobSource, m: {
       }
     });
     for (const l of fresh) onProgress({ status: 'Pull complete', progressDetail: {}, id: shortId(l.digest) });
-    onProgress({ status: `Digest: ${m.digest}` });
+    onProgress({ status: `Digest: ${o.printedDigest ?? m.digest}` });
     onProgress({ status: `Status: Downloaded newer image for ${o.ref}` });
     return rec;
   } finally {

@@ -135,16 +135,21 @@ export class ImageStore {
     if (typeof refOrId !== 'string' || refOrId === '') return undefined;
     if (isDigest(refOrId)) return this.state.images.has(refOrId) ? refOrId : undefined;
     let normalized: string | undefined;
+    let asked: ReturnType<typeof parseRef> | undefined;
     try {
-      normalized = normalizeRef(refOrId);
+      asked = parseRef(refOrId);
+      // "name:tag@sha256:…" (what swarm pins) is looked up by its digest, as dockerd does
+      normalized = asked.digest !== undefined ? `${asked.name}@${asked.digest}` : normalizeRef(refOrId);
     } catch {
       normalized = undefined;
     }
-    if (normalized !== undefined) {
+    if (normalized !== undefined && asked !== undefined) {
       const p = parseRef(normalized);
       if (p.digest !== undefined) {
         const byManifest = this.idOfManifest(p.digest);
         if (byManifest !== undefined) return byManifest;
+        // a digest the image was pulled by (an index's) is one of its repo digests
+        for (const [id, img] of this.state.images) if (img.repoDigests.includes(normalized)) return id;
       } else {
         const m = this.state.refs.get(normalized);
         if (m !== undefined) return this.idOfManifest(m);
