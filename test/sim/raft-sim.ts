@@ -37,7 +37,12 @@ export interface SimReport {
   /** Virtual time and event of the failure. */
   at?: string;
   config: string;
-  stats: SimStats & { events: number; leaders: number; maxApplied: number; historyOps: number; messages: number; linearizability: string };
+  stats: SimStats & {
+    events: number; leaders: number; maxApplied: number; historyOps: number; messages: number; dropped: number; duplicated: number;
+    /** Virtual time the run covered (a tick is 10 units). */
+    virtualTime: number;
+    linearizability: string;
+  };
 }
 
 const TICK = 10;
@@ -191,7 +196,7 @@ export function runSim(o: SimOptions): SimReport {
     config,
     stats: {
       ...stats, events, leaders: monitor.leadersSeen, maxApplied, historyOps: clients.history.length,
-      messages: w.net.sent, linearizability,
+      messages: w.net.sent, dropped: w.net.dropped, duplicated: w.net.duplicated, virtualTime: q.now, linearizability,
     },
   };
 }

@@ -183,8 +183,6 @@ export class SimNode {
     const env = this.env;
     const leaderTerm = this.role === 'leader' ? this.disk.hardState().term : 0;
     if (rd.softState) this.role = rd.softState.role;
-    if (rd.hardState) env.monitor.checkVote(this.id, rd.hardState.term, rd.hardState.vote);
-    for (const m of rd.messages) if (m.type === MessageType.VoteResp && !m.reject) env.monitor.checkVote(this.id, m.term, m.to);
     if (env.trace && (rd.softState || rd.hardState || rd.entries.length || rd.committedEntries.length || rd.snapshot)) {
       env.trace(`  n${this.id} ready: ${rd.softState ? `role=${rd.softState.role} lead=${rd.softState.lead} ` : ''}` +
         `${rd.hardState ? `hs=${rd.hardState.term}/${rd.hardState.vote}/${rd.hardState.commit} ` : ''}` +
@@ -224,6 +222,9 @@ export class SimNode {
     // (a restart must know the membership), but there is no application state in it to restore.
     const snap = rd.snapshot;
     env.monitor.checkPersist(this.id, this.disk, leaderTerm, { hardState: rd.hardState, entries: rd.entries, snapshot: snap });
+    // A vote counts from the moment it is durable (as the node believes: forget-vote is still caught)
+    // or granted on the wire (send); a Ready lost in a crash before its fsync cast no vote.
+    if (rd.hardState) env.monitor.checkVote(this.id, rd.hardState.term, rd.hardState.vote);
     if (snap) this.disk.applySnapshot(snap);
     if (rd.entries.length > 0) this.disk.append(rd.entries);
     if (rd.hardState) {
@@ -272,6 +273,7 @@ export class SimNode {
   }
 
   private send(m: Message, inc: number): void {
+    if (m.type === MessageType.VoteResp && !m.reject) this.env.monitor.checkVote(this.id, m.term, m.to);
     if (m.type === MessageType.Snap) this.env.stats.snapshotsSent++;
     this.env.net.send(m, (o) => {
       if (this.raw === null || this.incarnation !== inc) return;
