@@ -7,6 +7,26 @@ import type { SeedSummary } from './sim-worker.js';
 const TICKS_PER_UNIT = 0.1; // a tick is 10 units of virtual time
 const TICK_MS = 100; // the production tick
 
+/** A summary of a sweep: outcome, speed, virtual time covered and what the runs exercised. */
+export function describeSweep(results: readonly SeedSummary[], seconds: number): string {
+  const failed = results.filter((r) => !r.ok);
+  const sum = (f: (r: SeedSummary) => number): number => results.reduce((a, r) => a + f(r), 0);
+  const drivers = new Map<string, number>();
+  for (const r of results) drivers.set(r.driver, (drivers.get(r.driver) ?? 0) + 1);
+  const virtualTicks = sum((r) => r.virtualTime) * TICKS_PER_UNIT;
+  const first = results[0]?.seed ?? 0;
+  const last = results[results.length - 1]?.seed ?? 0;
+  return `seeds ${first}..${last}: ${results.length - failed.length} passed, ${failed.length} failed, ` +
+    `${seconds.toFixed(1)} s on 2 worker threads (${(results.length / seconds).toFixed(1)} seeds/s); ` +
+    `virtual time ${Math.round(virtualTicks)} ticks (${(virtualTicks * TICK_MS / 3_600_000).toFixed(1)} h at ${TICK_MS} ms per tick)\n` +
+    `  events ${sum((r) => r.events)}, messages ${sum((r) => r.messages)} (dropped or cut ${sum((r) => r.dropped)}, ` +
+    `duplicated ${sum((r) => r.duplicated)}), partitions ${sum((r) => r.partitions)}, crashes ${sum((r) => r.crashes)}, ` +
+    `Readies lost before their fsync ${sum((r) => r.readiesLost)}, leaders ${sum((r) => r.leaders)}, ` +
+    `snapshots installed ${sum((r) => r.snapshotsApplied)}, conf changes applied ${sum((r) => r.confChangesApplied)}, ` +
+    `client ops checked for linearizability ${sum((r) => r.historyOps)}; driver modes ` +
+    [...drivers].sort().map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
 /**
  * Runs seeds [base, base + count) (SIM_SEED_BASE shifts, SIM_SEEDS overrides count) and asserts that
  * every one passes and that the range exercised snapshots, membership changes and pipelined fsyncs.
@@ -23,20 +43,7 @@ export async function sweepRange(base: number, count: number): Promise<SeedSumma
   const seconds = (performance.now() - started) / 1000;
   const failed = results.filter((r) => !r.ok);
   const sum = (f: (r: SeedSummary) => number): number => results.reduce((a, r) => a + f(r), 0);
-  const drivers = new Map<string, number>();
-  for (const r of results) drivers.set(r.driver, (drivers.get(r.driver) ?? 0) + 1);
-  const virtualTicks = sum((r) => r.virtualTime) * TICKS_PER_UNIT;
-  console.log(
-    `seeds ${first}..${first + n - 1}: ${results.length - failed.length} passed, ${failed.length} failed, ` +
-      `${seconds.toFixed(1)} s on 2 worker threads (${(results.length / seconds).toFixed(1)} seeds/s); ` +
-      `virtual time ${Math.round(virtualTicks)} ticks (${(virtualTicks * TICK_MS / 3_600_000).toFixed(1)} h at ${TICK_MS} ms per tick)\n` +
-      `  events ${sum((r) => r.events)}, messages ${sum((r) => r.messages)} (dropped or cut ${sum((r) => r.dropped)}, ` +
-      `duplicated ${sum((r) => r.duplicated)}), partitions ${sum((r) => r.partitions)}, crashes ${sum((r) => r.crashes)}, ` +
-      `Readies lost before their fsync ${sum((r) => r.readiesLost)}, leaders ${sum((r) => r.leaders)}, ` +
-      `snapshots installed ${sum((r) => r.snapshotsApplied)}, conf changes applied ${sum((r) => r.confChangesApplied)}, ` +
-      `client ops checked for linearizability ${sum((r) => r.historyOps)}; driver modes ` +
-      [...drivers].sort().map(([k, v]) => `${k} ${v}`).join(', '),
-  );
+  console.log(describeSweep(results, seconds));
   const report = failed.slice(0, 10).map((r) => `seed ${r.seed} — replay: ${r.command} --trace\n  ${r.at ?? ''}\n  ${(r.failure ?? '').split('\n').join('\n  ')}`);
   assert.equal(failed.length, 0, `${failed.length} of ${results.length} seeds failed:\n${report.join('\n')}`);
   if (n >= 100) {
