@@ -90,6 +90,18 @@ describe('dockerode builds on shoald', () => {
     assert.equal(img.Config.Labels['org.example.built-by'], 'dockerode');
   });
 
+  test('two builds of the same Dockerfile at once both succeed', async () => {
+    const dir = join(h.dir, 'ode-twice');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nRUN echo one > /one\nRUN echo two > /two\nCMD cat /one /two\n');
+    const [a, b] = await Promise.all(['shoal-ode:twice-a', 'shoal-ode:twice-b'].map(async (t) => follow(docker, await docker.buildImage(gzipTar(dir) as unknown as NodeJS.ReadableStream, { t, nocache: true }))));
+    for (const msgs of [a!, b!]) assert.equal(msgs.find((m) => m.error !== undefined)?.error, undefined, msgs.map((m) => m.stream ?? '').join(''));
+    assert.equal(await runOutput('shoal-ode:twice-a'), 'one\ntwo\n');
+    assert.equal(await runOutput('shoal-ode:twice-b'), 'one\ntwo\n');
+    const ps = await h.docker(['ps', '-aq']);
+    assert.equal(ps.stdout.trim(), '', 'no RUN container is left');
+  });
+
   test('a build error arrives as an error message in the stream', async () => {
     const dir = join(h.dir, 'ode-bad');
     await mkdir(dir, { recursive: true });

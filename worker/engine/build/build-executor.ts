@@ -274,8 +274,10 @@ class Run {
     return this.cached(keyOf(state.id, 'RUN', createdBy, JSON.stringify(argv), this.o.network ?? ''), async () => {
       if (state.config.rootfs.diff_ids.length === 0) throw new StepError('RUN needs a filesystem with a shell: the image has no layers (FROM scratch)');
       const lowers = await this.d.store.lowerDirs(state, this.d.images);
-      this.d.buildImages.add({ id: state.id, config: state.config, lowerDirs: lowers });
-      this.registered.add(state.id);
+      if (!this.registered.has(state.id)) {
+        this.d.buildImages.add({ id: state.id, config: state.config, lowerDirs: lowers });
+        this.registered.add(state.id);
+      }
       const env = [...(cfg.Env ?? []), ...argPairs.map(([k, v]) => `${k}=${v}`), ...proxies.map(([k, v]) => `${k}=${v}`)];
       const decoder = new StringDecoder('utf8');
       const step = await this.d.containers.start(

@@ -13,12 +13,22 @@ export interface IntermediateImage extends ImageLike {
 
 export class BuildImages {
   private readonly images = new Map<string, IntermediateImage>();
+  /** builds holding each image (two builds may reach the same state) */
+  private readonly holders = new Map<string, number>();
 
   add(img: IntermediateImage): void {
     this.images.set(img.id, img);
+    this.holders.set(img.id, (this.holders.get(img.id) ?? 0) + 1);
   }
 
+  /** Releases one hold; the image goes when the last build holding it lets go. */
   delete(id: string): void {
+    const n = (this.holders.get(id) ?? 0) - 1;
+    if (n > 0) {
+      this.holders.set(id, n);
+      return;
+    }
+    this.holders.delete(id);
     this.images.delete(id);
   }
 
