@@ -16,7 +16,7 @@ import type { VolumeStore } from '../volume/volume-store.js';
 import { ContainerIo, type AttachHandle, type AttachOptions } from './container-io.js';
 import type { DockerStats } from './container-stats.js';
 import type { ExecCreateBody, ExecHandle, ExecInspect } from './exec-session.js';
-import { cgroupParent, logPathOf, readOomKilled, releaseAfterExit, startContainer, teardown, type RunnerContext } from './container-runner.js';
+import { cgroupParent, logPathOf, readOomKilled, releaseAfterExit, startContainer, teardown, type RunnerContext, type TeardownState } from './container-runner.js';
 import { ContainerStore, validateName } from './container-store.js';
 import { inspectView, listFilterMatches, listRow } from './container-view.js';
 import { createContainer } from './create-container.js';
@@ -53,6 +53,10 @@ export class ContainerManager {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly lastDelay = new Map<string, number>();
   private readonly health = new Map<string, HealthMonitor>();
+  /** exited containers whose runtime state, cgroup and network are already released */
+  private readonly released = new Set<string>();
+  /** exited --rm containers on their way to removal (released by the removal itself) */
+  private readonly autoRemoving = new Set<string>();
   private readonly watcher: ExitWatcher;
   private closed = false;
 
@@ -155,7 +159,7 @@ export class ContainerManager {
       return await this.lock.run(r0.id, async () => {
         const r = this.store.get(r0.id);
         if (r.state.status === 'running') return false;
-        if (r.state.status === 'removing' || r.state.status === 'dead') throw conflict(`container ${r.id} is marked for removal and cannot be started`);
+        if (r.state.status === 'removing' || r.state.status === 'dead' || this.autoRemoving.has(r.id)) throw conflict(`container ${r.id} is marked for removal and cannot be started`);
         this.cancelRestart(r.id);
         r.manualStop = false;
         startFailed = true;
@@ -172,6 +176,7 @@ export class ContainerManager {
   }
 
   private async doStart(r: ContainerRecord): Promise<void> {
+    this.released.delete(r.id);
     let h: { pid: number; conmonPid: number };
     try {
       h = await startContainer(this.ctx, r);
@@ -241,15 +246,20 @@ export class ContainerManager {
       if (oom) this.event('oom', r);
       this.event('die', r, { exitCode: String(code) });
       this.waiters.exited(id, code);
+      if (!removing && !decision.restart && r.config.HostConfig?.AutoRemove) {
+        // --rm: the removal releases the runtime state and network side by side with the unmount
+        this.autoRemoving.add(id);
+        void this.remove(id, { force: true, v: true }).catch(() => undefined).finally(() => this.autoRemoving.delete(id));
+        return;
+      }
       // the exit is recorded and waiters are answered first; the runtime state, cgroup and network go
       // next, still under the container's lock, so a start or remove that follows waits for them
       await releaseAfterExit(this.ctx, id);
+      this.released.add(id);
       if (removing) return;
       if (decision.restart) {
         this.lastDelay.set(id, decision.delayMs);
         this.scheduleRestart(id, decision.delayMs);
-      } else if (r.config.HostConfig?.AutoRemove) {
-        void this.remove(id, { force: true, v: true }).catch(() => undefined);
       }
     });
   }
@@ -366,13 +376,14 @@ export class ContainerManager {
     }
     await this.lock.run(r.id, async () => {
       if (!this.store.find(r.id)) return;
+      const state: TeardownState = this.released.has(r.id) ? 'released' : r.state.status === 'exited' ? 'exited' : 'unknown';
       r.state.status = 'removing';
       await this.store.save(r);
       this.watcher.remove(r.id);
       this.stopHealth(r.id);
-      await teardown(this.ctx, r.id);
-      await rm(join(this.ctx.exitDir, r.id), { force: true });
+      await Promise.all([teardown(this.ctx, r.id, state), rm(join(this.ctx.exitDir, r.id), { force: true })]);
       await this.store.delete(r.id);
+      this.released.delete(r.id);
       this.lastDelay.delete(r.id);
       if (o.v) {
         for (const m of r.mounts) {

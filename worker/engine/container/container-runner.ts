@@ -86,15 +86,31 @@ export async function readOomKilled(ctx: RunnerContext, id: string, exitCode: nu
   return false;
 }
 
-/** After an exit: runtime state, cgroup and network go; the rootfs stays (for restart and cp). */
+/** After an exit: runtime state and cgroup, side by side with the network; the rootfs stays (for restart and cp). */
 export async function releaseAfterExit(ctx: RunnerContext, id: string): Promise<void> {
-  await ctx.runtime.delete(id, true).catch(() => undefined);
-  await removeCgroup(cgroupParent(ctx.prefix), id).catch(() => undefined);
-  await ctx.networks.detach(id).catch(() => undefined);
+  await Promise.all([
+    (async () => {
+      await ctx.runtime.delete(id, true).catch(() => undefined);
+      await removeCgroup(cgroupParent(ctx.prefix), id).catch(() => undefined);
+    })(),
+    ctx.networks.detach(id).catch(() => undefined),
+  ]);
 }
 
-/** Full teardown for remove: the above plus the snapshot. */
-export async function teardown(ctx: RunnerContext, id: string): Promise<void> {
+/**
+ * What remove has left to undo: `released` — releaseAfterExit already ran since the exit, only the
+ * snapshot goes; `exited` — the container's processes are gone (so is its mount namespace), the release
+ * and the unmount run side by side; otherwise the runtime first (its delete kills what is left), then the rootfs.
+ */
+export type TeardownState = 'released' | 'exited' | 'unknown';
+
+/** Full teardown for remove: the release (unless done) and the snapshot. */
+export async function teardown(ctx: RunnerContext, id: string, state: TeardownState = 'unknown'): Promise<void> {
+  if (state === 'released') return removeSnapshot(ctx.dir(id));
+  if (state === 'exited') {
+    await Promise.all([releaseAfterExit(ctx, id), removeSnapshot(ctx.dir(id))]);
+    return;
+  }
   await releaseAfterExit(ctx, id);
   await removeSnapshot(ctx.dir(id));
 }
