@@ -3,7 +3,7 @@
 // Prints the summary and, for every failing seed, the one command that replays it. Exit 1 on a failure.
 import { parseArgs } from 'node:util';
 import { runSeeds, sweepOptions } from './run-seeds.js';
-import { describeSweep } from './sweep.js';
+import { cpuSecondsSince, describeSweep } from './sweep.js';
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -17,8 +17,9 @@ async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(from) || from < 0) { console.error('--from must be a non-negative integer'); return 2; }
   if (!Number.isInteger(workers) || workers <= 0 || workers > 64) { console.error('--workers must be an integer in 1..64'); return 2; }
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const results = await runSeeds(Array.from({ length: seeds }, (_, i) => sweepOptions(from + i)), workers);
-  console.log(describeSweep(results, (performance.now() - started) / 1000).replace('2 worker threads', `${workers} worker thread${workers === 1 ? '' : 's'}`));
+  console.log(describeSweep(results, (performance.now() - started) / 1000, cpuSecondsSince(cpu)).replace('2 worker threads', `${workers} worker thread${workers === 1 ? '' : 's'}`));
   const failed = results.filter((r) => !r.ok);
   for (const r of failed) console.log(`FAILED seed ${r.seed}: ${r.command}\n  ${r.at ?? ''}\n  ${(r.failure ?? '').split('\n')[0]}`);
   return failed.length === 0 ? 0 : 1;

@@ -7,8 +7,14 @@ import type { SeedSummary } from './sim-worker.js';
 const TICKS_PER_UNIT = 0.1; // a tick is 10 units of virtual time
 const TICK_MS = 100; // the production tick
 
+/** CPU time of this process (all its threads) since `from`, in seconds. */
+export function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
 /** A summary of a sweep: outcome, speed, virtual time covered and what the runs exercised. */
-export function describeSweep(results: readonly SeedSummary[], seconds: number): string {
+export function describeSweep(results: readonly SeedSummary[], seconds: number, cpuSeconds: number): string {
   const failed = results.filter((r) => !r.ok);
   const sum = (f: (r: SeedSummary) => number): number => results.reduce((a, r) => a + f(r), 0);
   const drivers = new Map<string, number>();
@@ -17,7 +23,8 @@ export function describeSweep(results: readonly SeedSummary[], seconds: number):
   const first = results[0]?.seed ?? 0;
   const last = results[results.length - 1]?.seed ?? 0;
   return `seeds ${first}..${last}: ${results.length - failed.length} passed, ${failed.length} failed, ` +
-    `${seconds.toFixed(1)} s on 2 worker threads (${(results.length / seconds).toFixed(1)} seeds/s); ` +
+    `${seconds.toFixed(1)} s on 2 worker threads (${(results.length / seconds).toFixed(1)} seeds/s), ` +
+    `${cpuSeconds.toFixed(1)} CPU-s (${(results.length / cpuSeconds).toFixed(1)} seeds per CPU-second); ` +
     `virtual time ${Math.round(virtualTicks)} ticks (${(virtualTicks * TICK_MS / 3_600_000).toFixed(1)} h at ${TICK_MS} ms per tick)\n` +
     `  events ${sum((r) => r.events)}, messages ${sum((r) => r.messages)} (dropped or cut ${sum((r) => r.dropped)}, ` +
     `duplicated ${sum((r) => r.duplicated)}), partitions ${sum((r) => r.partitions)}, crashes ${sum((r) => r.crashes)}, ` +
@@ -39,11 +46,13 @@ export async function sweepRange(base: number, count: number): Promise<SeedSumma
   const first = base + shift;
   const runs = Array.from({ length: n }, (_, i) => sweepOptions(first + i));
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const results = await runSeeds(runs, 2);
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpu);
   const failed = results.filter((r) => !r.ok);
   const sum = (f: (r: SeedSummary) => number): number => results.reduce((a, r) => a + f(r), 0);
-  console.log(describeSweep(results, seconds));
+  console.log(describeSweep(results, seconds, cpuSeconds));
   const report = failed.slice(0, 10).map((r) => `seed ${r.seed} — replay: ${r.command} --trace\n  ${r.at ?? ''}\n  ${(r.failure ?? '').split('\n').join('\n  ')}`);
   assert.equal(failed.length, 0, `${failed.length} of ${results.length} seeds failed:\n${report.join('\n')}`);
   if (n >= 100) {
