@@ -88,7 +88,8 @@ function caError(e: unknown): never {
   if (e instanceof CertificateAuthorityError) {
     const code = e.status === 400 ? grpc.status.INVALID_ARGUMENT : e.status === 401 ? grpc.status.INVALID_ARGUMENT
       : e.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.INTERNAL;
-    throw new RpcError(code, e.message);
+    // SwarmKit's wording starts with a capital ("A valid join token is necessary…")
+    throw new RpcError(code, e.message.charAt(0).toUpperCase() + e.message.slice(1));
   }
   throw e;
 }
