@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { peerIdentity } from '../ca/index.js';
+import { parseIdentity, type Identity } from '../ca/identity.js';
 import type { NodeDescription } from '../store/index.js';
 import type { AssignmentMessage } from './assignments.js';
 import { DispatchError } from './dispatch-error.js';
@@ -96,8 +97,29 @@ function streamSink<M>(call: grpc.ServerWritableStream<unknown, unknown>): Sink<
   };
 }
 
+/**
+ * Identities of the client certificates seen, by their DER bytes: parsing X.509 on every heartbeat cost
+ * most of the leader's CPU with hundreds of agents (the TLS handshake already verified the chain and
+ * the validity; removal is checked against the store at session time).
+ */
+const identities = new Map<string, Identity>();
+const IDENTITY_CACHE_MAX = 20_000;
+
+function identityOf(call: { getAuthContext(): unknown }): Identity {
+  const raw = (call.getAuthContext() as { sslPeerCertificate?: { raw?: Buffer } } | undefined)?.sslPeerCertificate?.raw;
+  if (!raw || raw.length === 0) return peerIdentity(call as Parameters<typeof peerIdentity>[0]); // its error
+  const key = raw.toString('base64');
+  let id = identities.get(key);
+  if (!id) {
+    id = parseIdentity(new Uint8Array(raw));
+    if (identities.size >= IDENTITY_CACHE_MAX) identities.clear();
+    identities.set(key, id);
+  }
+  return id;
+}
+
 function nodeOf(call: { getAuthContext(): unknown }): string {
-  return peerIdentity(call as Parameters<typeof peerIdentity>[0]).nodeId;
+  return identityOf(call).nodeId;
 }
 
 /** A batch of log lines as SubscribeLogs sends them. */
@@ -198,7 +220,7 @@ export function dispatcherService(d: DispatcherHandle): { definition: grpc.Servi
       call.on('close', () => abort.abort());
       void (async () => {
         try {
-          if (peerIdentity(call as Parameters<typeof peerIdentity>[0]).role !== 'manager') {
+          if (identityOf(call).role !== 'manager') {
             throw new DispatchError('permission-denied', 'only managers may subscribe to task logs');
           }
           const req = (isObject(call.request) ? call.request : {}) as { selector?: unknown; options?: unknown };
