@@ -97,6 +97,15 @@ CMD ["sh", "-c", "cat /downloads/remote.txt; stat -c '%a %u' /downloads/remote.t
     assert.equal(layers.stdout.trim(), '2 null', 'two COPY layers on scratch, and the triggers do not pass on');
   });
 
+  test('RUN steps join the default bridge, or no network with --network none', async () => {
+    const dir = await ctxOf('ctx-net', { 'Dockerfile': 'FROM busybox\nRUN ls /sys/class/net | sort | tr "\\n" " " > /ifaces\nCMD cat /ifaces\n' });
+    assert.equal((await build(['--no-cache', '-t', 'instr:bridge'], dir)).code, 0);
+    assert.equal((await h.docker(['run', '--rm', '--network', 'none', 'instr:bridge'])).stdout, 'eth0 lo ');
+    const none = await build(['--no-cache', '--network', 'none', '-t', 'instr:none'], dir);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal((await h.docker(['run', '--rm', '--network', 'none', 'instr:none'])).stdout, 'lo ');
+  });
+
   test('SHELL, WORKDIR, EXPOSE, VOLUME, STOPSIGNAL and RUN layers that delete base files or leave dangling links', async () => {
     const dir = await ctxOf('ctx-meta', {
       'Dockerfile': `FROM busybox
