@@ -11,6 +11,11 @@ import {
 } from './logs.js';
 import type { Timers } from './dispatcher.js';
 
+/** conmon writes "…+00:00"; Docker's log timestamps end in "Z". */
+export function utcZ(ts: string): string {
+  return ts.endsWith('+00:00') ? `${ts.slice(0, -6)}Z` : ts;
+}
+
 export interface LogHubDeps {
   /** the tasks a selector names, by node (read from the store) */
   targets(selector: LogSelector): Map<string, Task[]>;
@@ -114,7 +119,7 @@ export class LogHub {
       if (!m || typeof m.taskId !== 'string' || typeof m.data !== 'string') continue;
       lines.push({
         context: { serviceId: String(m.serviceId ?? ''), nodeId, taskId: m.taskId },
-        timestamp: String(m.timestamp ?? ''),
+        timestamp: utcZ(String(m.timestamp ?? '')),
         stream: m.stream === 'stderr' ? 'stderr' : 'stdout',
         data: Buffer.from(m.data, 'base64'),
       });

@@ -36,7 +36,7 @@ export interface LogContext {
 
 export interface LogLine {
   context: LogContext;
-  /** RFC 3339 with nanoseconds, as the container runtime wrote it */
+  /** RFC 3339 in UTC with nanoseconds, ending in Z (Docker's form) */
   timestamp: string;
   stream: 'stdout' | 'stderr';
   data: Buffer;
