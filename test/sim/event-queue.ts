@@ -1,11 +1,18 @@
 // The simulator's virtual clock: a binary heap of events ordered by (time, insertion sequence), so
 // that two runs with the same seed pop the same events in the same order.
 
+/** An event's description for traces and failure reports; a function when building it costs. */
+export type Label = string | (() => string);
+
 export interface SimEvent {
   time: number;
   seq: number;
   run: () => void;
-  label: string;
+  label: Label;
+}
+
+export function labelOf(e: SimEvent): string {
+  return typeof e.label === 'string' ? e.label : e.label();
 }
 
 export class EventQueue {
@@ -17,11 +24,11 @@ export class EventQueue {
     return this.heap.length;
   }
 
-  at(time: number, label: string, run: () => void): void {
+  at(time: number, label: Label, run: () => void): void {
     this.push({ time: Math.max(time, this.now), seq: this.seq++, run, label });
   }
 
-  after(delay: number, label: string, run: () => void): void {
+  after(delay: number, label: Label, run: () => void): void {
     this.at(this.now + delay, label, run);
   }
 

@@ -7,7 +7,7 @@ import { MemoryStorage } from '../../manager/raft/core/memory-storage.js';
 import { seededRandom, type NodeId } from '../../manager/raft/core/types.js';
 import { checkOperations } from '../lin/check-operations.js';
 import { kvModel } from '../lin/kv-model.js';
-import { EventQueue } from './event-queue.js';
+import { EventQueue, labelOf } from './event-queue.js';
 import { SafetyMonitor } from './safety-monitor.js';
 import { Chaos } from './sim-chaos.js';
 import { SimClients } from './sim-clients.js';
@@ -146,12 +146,15 @@ export function runSim(o: SimOptions): SimReport {
   for (let ev = q.pop(); ev !== undefined && ev.time <= end && probe.state === 'pending'; ev = q.pop()) {
     events++;
     if (events > maxEvents) {
-      failure = `livelock: more than ${maxEvents} events by virtual time ${ev.time} (a message storm); last event "${ev.label}"`;
+      failure = `livelock: more than ${maxEvents} events by virtual time ${ev.time} (a message storm); last event "${labelOf(ev)}"`;
       at = `t=${ev.time} (event ${events})`;
       break;
     }
     try {
-      if (o.trace && !ev.label.startsWith('tick')) o.trace(`t=${ev.time} ${ev.label}`);
+      if (o.trace) {
+        const label = labelOf(ev);
+        if (!label.startsWith('tick')) o.trace(`t=${ev.time} ${label}`);
+      }
       ev.run();
       for (let guard = 0; touched.size > 0; guard++) {
         if (guard > 100) throw new Error('Ready processing does not settle');
@@ -173,7 +176,7 @@ export function runSim(o: SimOptions): SimReport {
     } catch (e) {
       failure = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       if (e instanceof Error && !(e.name === 'InvariantViolation') && e.stack) failure += `\n${e.stack.split('\n').slice(1, 6).join('\n')}`;
-      at = `t=${ev.time} during "${ev.label}" (event ${events})`;
+      at = `t=${ev.time} during "${labelOf(ev)}" (event ${events})`;
       break;
     }
   }
