@@ -10,12 +10,15 @@ import type { ReplicatedStore } from '../store/index.js';
 import { COMMON_HEADERS, stripVersion } from '../../worker/engine/api/version-prefix.js';
 import { ControlError, toControlError } from './control-error.js';
 import { nodeRoutes } from './node-routes.js';
+import type { LogSource } from './service-logs.js';
 import { serviceRoutes } from './service-routes.js';
 import { swarmRoutes } from './swarm-routes.js';
 
 export interface ControlAppDeps {
   store: ReplicatedStore;
   voters: () => { id: number; reachable: boolean }[];
+  /** service and task logs (the manager's log broker) */
+  logs?: LogSource;
   /** more control plugins over the same store (secrets, configs, service/task logs) */
   plugins?: FastifyPluginAsync[];
   log?: { error(obj: Record<string, unknown>, msg?: string): void };
@@ -50,7 +53,7 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<FastifyInst
   });
   await app.register(swarmRoutes({ store: deps.store }));
   await app.register(nodeRoutes({ store: deps.store, voters: deps.voters }));
-  await app.register(serviceRoutes({ store: deps.store }));
+  await app.register(serviceRoutes({ store: deps.store, ...(deps.logs ? { logs: deps.logs } : {}) }));
   for (const p of deps.plugins ?? []) await app.register(p);
   await app.ready();
   return app;

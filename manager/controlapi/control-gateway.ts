@@ -12,7 +12,8 @@ import { COMMON_HEADERS } from '../../worker/engine/api/version-prefix.js';
 export type ControlTarget =
   | { kind: 'refuse'; status: number; message: string }
   | { kind: 'local'; app: FastifyInstance }
-  | { kind: 'forward'; forward: (r: ForwardRequest) => Promise<ForwardResponse> };
+  /** a follower: requests go to the leader, but log streams are served here (they follow the leader's broker) */
+  | { kind: 'forward'; forward: (r: ForwardRequest) => Promise<ForwardResponse>; localApp?: FastifyInstance };
 
 export interface ControlGatewayDeps {
   target: () => ControlTarget;
@@ -21,6 +22,11 @@ export interface ControlGatewayDeps {
 const PREFIXES = ['/nodes', '/services', '/tasks', '/secrets', '/configs'];
 const SWARM_CONTROL = new Set(['/swarm', '/swarm/update', '/swarm/unlockkey']);
 const MAX_BODY = 16 * 1024 * 1024;
+
+/** GET /services/{id}/logs and /tasks/{id}/logs: streams, served by any manager. */
+export function isLogPath(path: string): boolean {
+  return /^\/(services|tasks)\/[^/]+\/logs$/.test(path);
+}
 
 export function isControlPath(path: string): boolean {
   if (SWARM_CONTROL.has(path)) return true;
@@ -69,6 +75,10 @@ export function controlGateway(deps: ControlGatewayDeps): FastifyPluginAsync {
       reply.hijack();
       if (t.kind === 'local') {
         t.app.routing(req.raw, reply.raw);
+        return;
+      }
+      if (t.localApp && req.method === 'GET' && isLogPath(path)) {
+        t.localApp.routing(req.raw, reply.raw);
         return;
       }
       try {

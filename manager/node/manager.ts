@@ -13,10 +13,11 @@ import type { Registry } from 'prom-client';
 import { channelOptions, rotatingServerCredentials, type CertificateSource } from '../ca/index.js';
 import { controlForwardService, FORWARD_PATH, injectControl, parseForwardResponse, type ForwardRequest, type ForwardResponse } from './control-forward.js';
 import { buildControlApp } from '../controlapi/control-app.js';
-import { Dispatcher, dispatcherService } from '../dispatcher/index.js';
-import { serviceLoops } from '../orchestrator/index.js';
 import { SecretKeyring } from '../controlapi/secret-keyring.js';
 import { configRoutes, secretRoutes } from '../controlapi/secret-routes.js';
+import { Dispatcher, dispatcherService } from '../dispatcher/index.js';
+import { managerLogBroker } from '../dispatcher/remote-log-broker.js';
+import { serviceLoops } from '../orchestrator/index.js';
 import { DiskStorage } from '../raft/disk-storage.js';
 import { coreModule } from '../raft/load-core.js';
 import { RaftNode, type StateMachine } from '../raft/raft-node.js';
@@ -26,6 +27,7 @@ import { authorize, guardService } from './caller.js';
 import { caService } from './ca-service.js';
 import { grpcCode, grpcMessage, leaderAddrOf, RpcError, unary } from './grpc-json.js';
 import { LeaderForwarder, NO_LEADER_MESSAGE } from './leader-forwarder.js';
+import { logSourceOf } from './log-source.js';
 import type { LeaderLoop, Logger } from './leader-loop.js';
 import { ManagerStatusLoop } from './manager-status-loop.js';
 import { JOIN_PATH, MEMBERS_PATH, membershipService, type JoinResponse } from './membership-service.js';
@@ -226,9 +228,12 @@ export class Manager {
         o.onFatal?.(e);
       },
     });
+    // task logs: the local dispatcher while leading, else the leader's SubscribeLogs (a follower serves log streams itself)
+    const logs = logSourceOf(managerLogBroker({ dispatcher: this.dispatcher, leaderAddr: () => this.leaderAddr(), credentials: this.credentials }));
     this.app = await buildControlApp({
       store: this.store,
       voters: () => this.voters(),
+      logs,
       plugins: [secretRoutes({ store: this.store, keyring: this.keyring }), configRoutes({ store: this.store }), ...(o.controlPlugins?.(this.store) ?? [])],
       log: o.log,
     });

@@ -553,7 +553,7 @@ export class SwarmNode {
     if (!m) return { kind: 'refuse', status: 503, message: this.state === 'error' && this.error ? this.error : NOT_A_MANAGER_WORKER };
     const app = m.controlApp;
     if (m.isLeader && app) return { kind: 'local', app };
-    return { kind: 'forward', forward: (r) => m.forwardControl(r) };
+    return { kind: 'forward', forward: (r) => m.forwardControl(r), ...(app ? { localApp: app } : {}) };
   }
 
   private addresses(listenRaw: string | undefined, advertiseRaw: string | undefined, remote?: string): { listen: string; advertise: string } {
