@@ -16,7 +16,7 @@ export {
 } from './network-view.js';
 export {
   type LogBroker, type LogSelector, type LogStreamOptions, type LogLine, type LogContext, type SubscriptionMessage,
-  type PublishLogsRequest, type WireLogLine, checkSubscription, logTargets, selects, LineQueue,
+  type PublishLogsRequest, type WireLogLine, checkSubscription, logTargets, selects, LineQueue, normalizeLogOptions,
 } from './logs.js';
 export { LogHub } from './log-hub.js';
 export { remoteLogBroker, managerLogBroker, type RemoteLogBrokerOptions } from './remote-log-broker.js';

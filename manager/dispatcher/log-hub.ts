@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Task } from '../store/index.js';
 import { stateOrder } from '../orchestrator/task-state.js';
 import {
-  LineQueue, type LogLine, type LogSelector, type LogStreamOptions, type PublishLogsRequest, type SubscriptionMessage,
+  LineQueue, normalizeLogOptions, type LogLine, type LogSelector, type LogStreamOptions, type PublishLogsRequest, type SubscriptionMessage,
 } from './logs.js';
 import type { Timers } from './dispatcher.js';
 
@@ -54,7 +54,7 @@ export class LogHub {
         ...(selector.serviceIds?.length ? { serviceIds: [...selector.serviceIds] } : {}),
         ...(selector.taskIds?.length ? { taskIds: [...selector.taskIds] } : {}),
       },
-      options: { ...options },
+      options: normalizeLogOptions(options),
     };
     const queue = new LineQueue();
     const sub: Sub = { msg, selector, queue, nodes: new Set(), pending: new Set() };

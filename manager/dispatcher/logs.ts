@@ -26,6 +26,24 @@ export interface LogStreamOptions {
   since?: number;
   stdout?: boolean;
   stderr?: boolean;
+  /** the streams wanted, as the services REST layer names them (wins over stdout/stderr) */
+  streams?: ('stdout' | 'stderr')[];
+}
+
+/** The options as the agents get them: stdout/stderr booleans (both when neither is said). */
+export function normalizeLogOptions(o: LogStreamOptions): LogStreamOptions {
+  const out: LogStreamOptions = {};
+  if (o.follow) out.follow = true;
+  if (o.tail !== undefined) out.tail = o.tail;
+  if (o.since !== undefined) out.since = o.since;
+  if (o.streams) {
+    out.stdout = o.streams.includes('stdout');
+    out.stderr = o.streams.includes('stderr');
+  } else {
+    if (o.stdout !== undefined) out.stdout = o.stdout;
+    if (o.stderr !== undefined) out.stderr = o.stderr;
+  }
+  return out;
 }
 
 export interface LogContext {
@@ -131,6 +149,10 @@ export function checkSubscription(selector: unknown, options: unknown): { select
   if (o.since !== undefined) {
     if (typeof o.since !== 'number' || !Number.isFinite(o.since) || o.since < 0) throw new Error('options.since: must be unix seconds');
     opts.since = o.since;
+  }
+  if (o.streams !== undefined) {
+    if (!Array.isArray(o.streams) || o.streams.some((x) => x !== 'stdout' && x !== 'stderr')) throw new Error('options.streams: must be an array of "stdout" and "stderr"');
+    opts.streams = o.streams as ('stdout' | 'stderr')[];
   }
   return { selector: sel, options: opts };
 }

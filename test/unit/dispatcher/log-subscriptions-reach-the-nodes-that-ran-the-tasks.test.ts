@@ -5,7 +5,9 @@
 // that stops tells the nodes to stop; bad selectors are refused naming the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Dispatcher, type LogLine, type Sink, type SubscriptionMessage, checkSubscription } from '../../../manager/dispatcher/index.js';
+import * as grpc from '@grpc/grpc-js';
+import { Dispatcher, type LogLine, type Sink, type SubscriptionMessage, checkSubscription, managerLogBroker } from '../../../manager/dispatcher/index.js';
+import type { LogSource } from '../../../manager/controlapi/service-logs.js';
 import { createStandaloneStore } from '../../../manager/store/index.js';
 import { ManualClock, addNodes, quietLog, settle, taskObject } from './fixtures.js';
 
@@ -106,4 +108,20 @@ test('bad selectors and options are refused naming the field', () => {
   assert.throws(() => checkSubscription({ serviceIds: ['x'] }, { tail: -1 }), /options.tail/);
   assert.throws(() => checkSubscription({ serviceIds: ['x'] }, { follow: 'yes' }), /options.follow: must be a boolean/);
   assert.deepEqual(checkSubscription({ taskIds: ['t'] }, { tail: 5, since: 12.5 }), { selector: { taskIds: ['t'] }, options: { tail: 5, since: 12.5 } });
+});
+
+test('the Dispatcher and managerLogBroker are the LogSource the services REST routes take; its "streams" option reaches the agents as stdout/stderr', async () => {
+  const { store, d, got } = await setup();
+  // compile-time: both fit manager/controlapi/service-logs.ts's LogSource
+  const asSource: LogSource = d;
+  const remote: LogSource = managerLogBroker({ dispatcher: d, leaderAddr: () => undefined, credentials: grpc.credentials.createInsecure() });
+  void remote;
+  const abort = new AbortController();
+  const it = asSource.subscribe({ serviceIds: [SVC] }, { follow: true, streams: ['stderr'], tail: 2 }, abort.signal);
+  const reading = collect(it as AsyncIterable<LogLine>);
+  assert.deepEqual(got.get('n1')![0]!.options, { follow: true, tail: 2, stdout: false, stderr: true });
+  abort.abort();
+  await reading;
+  await d.stop();
+  store.close();
 });
