@@ -19,7 +19,8 @@ import type { NodeDescription } from '../manager/store/index.js';
 import { buildApi, listenUnix } from '../worker/engine/api/server.js';
 import { insecureRegistryProblem } from '../worker/engine/image/registry-client.js';
 import { Engine } from '../worker/engine/engine.js';
-import { SimulatedExecutor } from '../worker/executor/index.js';
+import { EngineExecutor, SimulatedExecutor, type Executor } from '../worker/executor/index.js';
+import { PeerWiring } from '../worker/peer-wiring.js';
 import { lockDataRoot, type DataRootLock } from './data-root-lock.js';
 import { DEFAULT_HOST, socketPathOf } from './host-address.js';
 
@@ -40,6 +41,7 @@ interface DaemonFlags {
   rolePollMs?: number;
   statusPeriodMs?: number;
   insecureRegistry: string[];
+  executor: 'engine' | 'sim';
 }
 
 function insecureRegistryArg(v: string, previous: string[]): string[] {
@@ -115,10 +117,21 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     Hostname: nodeHostname,
     Platform: { Architecture: process.arch === 'x64' ? 'x86_64' : process.arch, OS: 'linux' },
     Resources: { NanoCPUs: cpus().length * 1e9, MemoryBytes: totalmem() },
-    Engine: { EngineVersion: engineVersion, Labels: {}, Plugins: [{ Type: 'Network', Name: 'bridge' }, { Type: 'Network', Name: 'overlay' }, { Type: 'Volume', Name: 'local' }] },
+    Engine: { EngineVersion: engineVersion, Labels: await peers.engineLabels(), Plugins: [{ Type: 'Network', Name: 'bridge' }, { Type: 'Network', Name: 'overlay' }, { Type: 'Volume', Name: 'local' }] },
   });
-  // TODO(DISPATCH): the engine executor runs tasks as containers on this engine; until it lands, tasks are simulated
-  const executor = new SimulatedExecutor({ hostname: nodeHostname });
+  // tasks run as containers on this engine (--executor sim: simulated, for control-plane tests); images a
+  // node lacks come from its registry, else from the other nodes (peer-wiring.ts)
+  let swarmRef: SwarmNode | undefined;
+  const peers = new PeerWiring({
+    images: engine.images,
+    identity: () => swarmRef?.identity(),
+    nodes: () => swarmRef?.managerRole?.store.view((tx) => tx.find('nodes')),
+    log,
+  });
+  const executor: Executor =
+    flags.executor === 'sim'
+      ? new SimulatedExecutor({ hostname: nodeHostname })
+      : new EngineExecutor({ engine, log, hostname: nodeHostname, peers: () => peers.peers() });
   const swarm = new SwarmNode({
     dir: join(flags.dataRoot, 'swarm'),
     ...(flags.listenAddr ? { listenAddr: flags.listenAddr } : {}),
@@ -132,6 +145,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     },
     ...(flags.rolePollMs ? { rolePollMs: flags.rolePollMs } : {}),
   });
+  swarmRef = swarm;
   await swarm.start().catch((e: unknown) => log.error({ err: (e as Error).message }, 'swarm state could not be resumed'));
   const deps = { ...engine.apiDeps(), swarm: { swarmInfo: () => swarm.swarmInfo() }, insecureRegistries: flags.insecureRegistry };
   const app = buildApi(deps, { log, plugins: [swarmLifecycleRoutes(swarm), controlGateway({ target: () => swarm.controlTarget() })] });
@@ -159,6 +173,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       engine.events.close();
       await app.close().catch(() => undefined);
       await swarm.stop().catch(() => undefined);
+      await peers.close().catch(() => undefined);
       await engine.close().catch(() => undefined);
       await rm(socket, { force: true });
       await lock.release();
@@ -186,6 +201,7 @@ export function daemonCommand(): Command {
     .option('--advertise-addr <addr>', 'swarm advertise address ip[:port] used when swarm init/join gives none', addrArg)
     .option('--hostname <name>', 'the node hostname the swarm shows (default: the host name)')
     .option('--insecure-registry <host>', 'a registry spoken to in plain HTTP besides loopback: host[:port] or an IPv4 CIDR (repeatable)', insecureRegistryArg, [])
+    .addOption(new Option('--executor <kind>', 'how tasks run: engine (containers) or sim (simulated, for control-plane tests)').choices(['engine', 'sim']).default('engine').hideHelp())
     .addOption(new Option('--raft-tick-ms <ms>', 'raft tick (default 100)').argParser(msArg).hideHelp())
     .addOption(new Option('--role-poll-ms <ms>', 'how often the node asks for its role (default 2000)').argParser(msArg).hideHelp())
     .addOption(new Option('--status-period-ms <ms>', 'how often the leader refreshes manager reachability (default 1000)').argParser(msArg).hideHelp())

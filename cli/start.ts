@@ -1,22 +1,25 @@
-// `npm start` / `npm run down`: the local lab. Brings up hosts (network namespaces on a private bridge),
-// one shoald per host, the busybox base image on each, and a demo web server published on every host;
-// then prints how to use it. A second `npm start` reuses what is up. `down` removes everything.
+// `npm start` / `npm run down`: the local multi-host cluster as a real swarm. Hosts are network
+// namespaces on a private bridge (deploy/cluster/hosts.ts), each running its own shoald; host 1 inits
+// the swarm, hosts 2…M join as managers, the rest as workers; busybox is loaded on every host and a
+// demo service (an HTTP server per host, published in host mode) is deployed across them. Then it
+// prints how to use it. A second `npm start` reuses what is up; `down` removes everything.
 //
-// The swarm (init/join, services across hosts) is not built yet: until it is, each host runs a
-// standalone engine, and this says so.
+//   SHOAL_LAB_HOSTS (default 5), SHOAL_LAB_MANAGERS (default 3), SHOAL_LAB_NAME (demo),
+//   SHOAL_LAB_ROOT (/var/lib/shoal-lab)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { api, apiOk } from '../deploy/cluster/api-client.js';
-import { enginePid, logFile, startEngine, stopEngine } from '../deploy/cluster/engines.js';
+import { enginePid, logFile, shoaldPath, stopEngine } from '../deploy/cluster/engines.js';
 import { downHosts, readLab, upHosts, type Lab, type LabHost } from '../deploy/cluster/hosts.js';
+import { busyboxTar, ensureBusybox, formSwarm, startSwarmHost, waitNodesReady } from '../deploy/cluster/swarm.js';
 import { sweepHost } from '../deploy/cluster/sweep.js';
 
 const LAB = process.env['SHOAL_LAB_NAME'] ?? 'demo';
 const STATE_ROOT = process.env['SHOAL_LAB_ROOT'] ?? '/var/lib/shoal-lab';
-const HOSTS = Number(process.env['SHOAL_LAB_HOSTS'] ?? '3');
+const DEMO = 'demo';
 const DEMO_PORT = 8080;
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -24,110 +27,158 @@ function say(s: string): void {
   process.stdout.write(`${s}\n`);
 }
 
-async function ensureBusybox(h: LabHost, layoutTar: () => string): Promise<void> {
-  const r = await api(h.socket, 'GET', '/images/busybox:latest/json');
-  if (r.status === 200) return;
-  const tar = layoutTar();
-  const { createReadStream } = await import('node:fs');
-  await apiOk(h.socket, 'POST', '/images/load?quiet=1', undefined, { stream: createReadStream(tar), timeoutMs: 120_000 });
+/** 5 hosts unless the machine is short of memory (a host's shoald takes ~150 MB), then 3. */
+function hostCount(): { hosts: number; why: string } {
+  const env = process.env['SHOAL_LAB_HOSTS'];
+  if (env !== undefined) return { hosts: Number(env), why: 'SHOAL_LAB_HOSTS' };
+  const freeMiB = Math.floor(freemem() / 2 ** 20);
+  return freeMiB >= 2048 ? { hosts: 5, why: `${freeMiB} MiB free` } : { hosts: 3, why: `only ${freeMiB} MiB free` };
 }
 
-/** Builds busybox:latest once (deploy/base-image) and returns an OCI-layout tar of it. */
-function busyboxTarBuilder(): { get: () => string; cleanup: () => void } {
-  let dir: string | undefined;
-  return {
-    get() {
-      if (dir) return join(dir, 'busybox.tar');
-      dir = mkdtempSync(join(tmpdir(), 'shoal-busybox-'));
-      const script = join(repoRoot, 'deploy', 'base-image', 'build-busybox.sh');
-      const b = spawnSync('bash', [script, join(dir, 'layout')], { encoding: 'utf8' });
-      if (b.status !== 0) throw new Error(`${script} failed: ${b.stderr}`);
-      const t = spawnSync('tar', ['-C', join(dir, 'layout'), '-cf', join(dir, 'busybox.tar'), '.'], { encoding: 'utf8' });
-      if (t.status !== 0) throw new Error(`tar failed: ${t.stderr}`);
-      return join(dir, 'busybox.tar');
-    },
-    cleanup() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
+function sec(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
-async function ensureDemo(h: LabHost): Promise<void> {
-  const r = await api(h.socket, 'GET', '/containers/demo-web/json');
+interface TaskRow {
+  Slot?: number;
+  NodeID?: string;
+  DesiredState?: string;
+  Status?: { State?: string };
+}
+
+async function ensureDemo(manager: LabHost, replicas: number): Promise<'created' | 'kept' | 'scaled'> {
+  const r = await api(manager.socket, 'GET', `/services/${DEMO}`, undefined, { timeoutMs: 10_000 });
   if (r.status === 200) {
-    const state = (JSON.parse(r.body) as { State?: { Running?: boolean } }).State;
-    if (state?.Running) return;
-    await apiOk(h.socket, 'DELETE', '/containers/demo-web?force=1');
+    const svc = JSON.parse(r.body) as { ID: string; Version: { Index: number }; Spec: { Mode?: { Replicated?: { Replicas?: number } } } };
+    if (svc.Spec.Mode?.Replicated?.Replicas === replicas) return 'kept';
+    svc.Spec.Mode = { Replicated: { Replicas: replicas } };
+    await apiOk(manager.socket, 'POST', `/services/${svc.ID}/update?version=${svc.Version.Index}`, svc.Spec, { timeoutMs: 30_000 });
+    return 'scaled';
   }
-  const html = `hello from ${h.name} (${h.addr})`;
-  await apiOk(h.socket, 'POST', '/containers/create?name=demo-web', {
-    Image: 'busybox:latest',
-    Cmd: ['sh', '-c', `mkdir -p /www && echo '${html}' > /www/index.html && exec httpd -f -p 80 -h /www`],
-    ExposedPorts: { '80/tcp': {} },
-    HostConfig: { PortBindings: { '80/tcp': [{ HostPort: String(DEMO_PORT) }] }, RestartPolicy: { Name: 'unless-stopped' } },
-  });
-  await apiOk(h.socket, 'POST', '/containers/demo-web/start');
+  const page = 'hello from task $HOSTNAME of service demo';
+  await apiOk(manager.socket, 'POST', '/services/create', {
+    Name: DEMO,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: 'busybox:latest',
+        Command: ['sh', '-c', `mkdir -p /www && echo "${page}" > /www/index.html && echo "serving on :80" && exec httpd -f -vv -p 80 -h /www`],
+      },
+      RestartPolicy: { Condition: 'any', Delay: 1_000_000_000 },
+    },
+    Mode: { Replicated: { Replicas: replicas } },
+    EndpointSpec: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: DEMO_PORT, PublishMode: 'host' }] },
+  }, { timeoutMs: 30_000 });
+  return 'created';
+}
+
+async function waitRunning(manager: LabHost, service: string, replicas: number, limitMs: number): Promise<TaskRow[]> {
+  const end = Date.now() + limitMs;
+  const filters = encodeURIComponent(JSON.stringify({ service: { [service]: true }, 'desired-state': { running: true } }));
+  let running: TaskRow[] = [];
+  while (Date.now() < end) {
+    const r = await api(manager.socket, 'GET', `/tasks?filters=${filters}`, undefined, { timeoutMs: 10_000 }).catch(() => undefined);
+    if (r?.status === 200) {
+      running = (JSON.parse(r.body) as TaskRow[]).filter((t) => t.Status?.State === 'running');
+      if (running.length >= replicas) return running;
+    }
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`${service}: only ${running.length} of ${replicas} tasks running after ${sec(limitMs)} (see ${logFile(manager)})`);
 }
 
 function fetchFrom(from: LabHost, url: string): string {
-  // curl, not busybox-static's wget: the latter segfaults on these hosts
   const r = spawnSync('nsenter', [`--net=${from.netnsPath}`, 'curl', '-sS', '-m', '3', url], { encoding: 'utf8', timeout: 10_000 });
   return r.status === 0 ? r.stdout.trim() : `(failed: ${r.stderr.trim()})`;
+}
+
+function docker(h: LabHost, args: string[]): string {
+  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DOCKER_HOST: `unix://${h.socket}` } });
+  return r.status === 0 ? r.stdout.trimEnd() : `(docker ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim()})`;
 }
 
 async function up(): Promise<void> {
   if (!existsSync(join(repoRoot, 'dist', 'cli', 'shoald.js'))) {
     throw new Error('dist/cli/shoald.js is missing: run `npm run build` first (npm start does it)');
   }
-  say(`shoal: bringing up the local lab "${LAB}" with ${HOSTS} hosts under ${STATE_ROOT}`);
-  const lab = await upHosts({ name: LAB, hosts: HOSTS, stateRoot: STATE_ROOT });
-  const bb = busyboxTarBuilder();
+  const t0 = Date.now();
+  const { hosts, why } = hostCount();
+  const managers = Math.min(Number(process.env['SHOAL_LAB_MANAGERS'] ?? '3'), hosts);
+  say(`shoal: the local cluster "${LAB}": ${hosts} hosts (${why}), ${managers} managers + ${hosts - managers} workers, state under ${STATE_ROOT}/${LAB}`);
+  const lab = await upHosts({ name: LAB, hosts, stateRoot: STATE_ROOT });
+  const bb = busyboxTar();
   try {
-    for (const h of lab.hosts) {
-      const reused = enginePid(h) !== undefined;
-      await startEngine(h);
-      say(`  ${h.name}  ${h.addr}  shoald ${reused ? 'already running' : 'started'} (log: ${logFile(h)})`);
-      await ensureBusybox(h, bb.get);
-      await ensureDemo(h);
-    }
+    await Promise.all(
+      lab.hosts.map(async (h) => {
+        const reused = enginePid(h) !== undefined;
+        await startSwarmHost(h);
+        const loaded = await ensureBusybox(h, bb.get);
+        say(`  ${h.name}  ${h.addr}  shoald ${reused ? 'already running' : 'started'}${loaded ? ', busybox loaded' : ''}  (log: ${logFile(h)})`);
+      }),
+    );
   } finally {
     bb.cleanup();
   }
+  const tHosts = Date.now();
+  const formed = await formSwarm(lab, managers);
+  for (const h of lab.hosts) say(`  ${h.name}  ${formed.actions.get(h.name) ?? ''}`);
+  const first = lab.hosts[0]!;
+  await waitNodesReady(first, hosts);
+  const tSwarm = Date.now();
+  const what = await ensureDemo(first, hosts);
+  const tasks = await waitRunning(first, DEMO, hosts, 120_000);
+  const tDemo = Date.now();
+  say(`  service ${DEMO}: ${what}, ${tasks.length} replicas running on ${new Set(tasks.map((t) => t.NodeID)).size} hosts`);
+  say(`shoal: up in ${sec(tDemo - t0)} (hosts and daemons ${sec(tHosts - t0)}, swarm ${sec(tSwarm - tHosts)}, demo service ${sec(tDemo - tSwarm)})`);
   printUsage(lab);
 }
 
 function printUsage(lab: Lab): void {
   const [h1, h2] = [lab.hosts[0]!, lab.hosts[1] ?? lab.hosts[0]!];
+  const env = `DOCKER_HOST=unix://${h1.socket}`;
   say('');
-  say(`The demo web server runs on every host, published on port ${DEMO_PORT}. From ${h2.name}:`);
-  say(`  $ nsenter --net=${h2.netnsPath} curl -s http://${h1.addr}:${DEMO_PORT}/`);
-  say(`  ${fetchFrom(h2, `http://${h1.addr}:${DEMO_PORT}/`)}`);
+  say(`$ ${env} docker node ls`);
+  say(docker(h1, ['node', 'ls']));
   say('');
-  say('Point the docker CLI (or shoal) at any host:');
-  for (const h of lab.hosts) say(`  export DOCKER_HOST=unix://${h.socket}   # ${h.name}`);
-  say('  docker ps; docker run --rm busybox echo hi; docker images; docker logs -f demo-web');
+  say(`$ ${env} docker service ps ${DEMO}`);
+  say(docker(h1, ['service', 'ps', DEMO]));
   say('');
-  say('Not built yet: the swarm (init/join, services across hosts, overlay networks). Each host runs');
-  say('a standalone engine for now.');
+  say(`The demo answers on port ${DEMO_PORT} of every host. From ${h2.name}:`);
+  for (const h of lab.hosts.slice(0, 3)) {
+    say(`  $ nsenter --net=${h2.netnsPath} curl -s http://${h.addr}:${DEMO_PORT}/`);
+    say(`  ${fetchFrom(h2, `http://${h.addr}:${DEMO_PORT}/`)}`);
+  }
+  say('');
+  say('Point the docker CLI (or shoal) at any host — managers take swarm commands, every host runs containers:');
+  for (const h of lab.hosts) say(`  export DOCKER_HOST=unix://${h.socket}   # ${h.name} ${h.addr}`);
+  say(`  docker service create --name web --replicas 6 busybox httpd -f -p 80`);
+  say(`  docker service ps web; docker service logs ${DEMO}; docker service scale web=20; docker ps`);
+  say('');
+  say('Not built yet here: the ingress routing mesh (published ports are host-mode, one task per host).');
   say('Remove everything: npm run down');
 }
 
+/** `shoald --cleanup` for the host's engine, in its network namespace: containers, networks, rules. */
+function cleanupEngine(h: LabHost): void {
+  const r = spawnSync('nsenter', [`--net=${h.netnsPath}`, process.execPath, shoaldPath(), '--data-root', h.dataRoot, '--exec-root', h.execRoot,
+    '--host', `unix://${h.socket}`, '--prefix', h.prefix, '--cleanup', '--log-level', 'warn'], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) say(`  ${h.name}: engine cleanup exited ${r.status}: ${(r.stderr || r.error?.message || '').trim().slice(-300)}`);
+}
+
 async function down(): Promise<void> {
+  const t0 = Date.now();
   const lab = readLab(STATE_ROOT, LAB);
   if (lab) {
-    for (const h of lab.hosts) {
-      if (enginePid(h) !== undefined) {
-        const list = await api(h.socket, 'GET', '/containers/json?all=1').catch(() => undefined);
-        if (list?.status === 200) {
-          for (const c of JSON.parse(list.body) as { Id: string }[]) await api(h.socket, 'DELETE', `/containers/${c.Id}?force=1&v=1`);
-        }
-        await stopEngine(h);
-      }
-      await sweepHost(h);
-    }
+    // daemons first (no agent restarts a task we remove), then each engine's own cleanup, then the sweep
+    await Promise.all(lab.hosts.map((h) => stopEngine(h)));
+    await Promise.all(
+      lab.hosts.map(async (h) => {
+        if (existsSync(h.netnsPath) && existsSync(h.dataRoot)) cleanupEngine(h);
+        await sweepHost(h);
+      }),
+    );
   }
   await downHosts(STATE_ROOT, LAB, { purge: true });
-  say(`shoal: the local lab "${LAB}" is down; nothing of it is left.`);
+  say(`shoal: the local cluster "${LAB}" is down in ${sec(Date.now() - t0)}; nothing of it is left.`);
 }
 
 const cmd = process.argv[2] ?? 'up';

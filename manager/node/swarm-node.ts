@@ -139,6 +139,21 @@ export class SwarmNode {
     return this.manager;
   }
 
+  /**
+   * This node's place in the swarm while it is in one — IDs, advertise address, the managers it knows
+   * and its current TLS identity — for services that run beside the swarm (peer image distribution).
+   */
+  identity(): { nodeId: string; clusterId: string; advertiseAddr: string; managers: string[]; tls: { certPem: string; keyPem: string; rootPem: string } } | undefined {
+    const s = this.swarm;
+    const c = this.certs;
+    if (!s || !c) return undefined;
+    const cur = c.current();
+    return {
+      nodeId: s.nodeId, clusterId: s.clusterId, advertiseAddr: s.advertiseAddr, managers: s.managers.map((m) => m.addr),
+      tls: { certPem: cur.identity.certPem, keyPem: cur.identity.keyPem, rootPem: cur.rootPem },
+    };
+  }
+
   get localState(): LocalState {
     return this.state;
   }

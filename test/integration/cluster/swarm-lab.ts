@@ -100,7 +100,9 @@ export class SwarmHost {
 
   daemonArgs(): string[] {
     return [this.shoald, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, '--prefix', this.prefix,
-      '--bridge-subnet', this.subnet, '--hostname', this.name, '--listen-addr', this.addr, '--log-level', 'info', '--role-poll-ms', '300'];
+      '--bridge-subnet', this.subnet, '--hostname', this.name, '--listen-addr', this.addr, '--log-level', 'info', '--role-poll-ms', '300',
+      // control-plane tests: tasks are simulated (shoald runs real containers by default)
+      '--executor', 'sim'];
   }
 
   async start(): Promise<void> {
