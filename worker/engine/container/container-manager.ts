@@ -46,6 +46,9 @@ export interface ContainerManagerOptions {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** Run-time state transitions are written without fsync (ContainerStore.save says why). */
+const TRANSITION = { durable: false } as const;
+
 export class ContainerManager {
   readonly io: ContainerIo;
   private readonly lock = new KeyedLock();
@@ -183,7 +186,7 @@ export class ContainerManager {
     } catch (e) {
       const err = asEngineError(e);
       r.state = { ...r.state, status: r.hasBeenStarted ? 'exited' : 'created', error: err.message, exitCode: r.hasBeenStarted ? 128 : 0 };
-      await this.store.save(r);
+      await this.store.save(r, TRANSITION);
       throw err;
     }
     const plan = healthPlan(r.config.Healthcheck, undefined);
@@ -199,7 +202,7 @@ export class ContainerManager {
       ...(plan ? { health: { Status: 'starting' as const, FailingStreak: 0, Log: [] } } : {}),
     };
     r.hasBeenStarted = true;
-    await this.store.save(r);
+    await this.store.save(r, TRANSITION);
     this.watcher.add(r.id);
     this.startHealth(r);
     this.waiters.started(r.id);
@@ -214,7 +217,7 @@ export class ContainerManager {
       const cur = this.store.find(r.id);
       if (!cur || cur.state.status !== 'running') return;
       cur.state.health = s;
-      void this.store.save(cur).catch(() => undefined);
+      void this.store.save(cur, TRANSITION).catch(() => undefined);
       if (changed) this.event(`health_status: ${s.Status}`, cur);
     });
     this.health.set(r.id, mon);
@@ -242,7 +245,7 @@ export class ContainerManager {
       const removing = r.state.status === 'removing';
       r.state = { ...r.state, status: removing ? 'removing' : decision.restart ? 'restarting' : 'exited', pid: 0, exitCode: code, oomKilled: oom, finishedAt: new Date().toISOString() };
       if (r.state.health && !decision.restart) r.state.health = { ...r.state.health, Status: 'unhealthy' };
-      await this.store.save(r);
+      await this.store.save(r, TRANSITION);
       if (oom) this.event('oom', r);
       this.event('die', r, { exitCode: String(code) });
       this.waiters.exited(id, code);
@@ -378,7 +381,7 @@ export class ContainerManager {
       if (!this.store.find(r.id)) return;
       const state: TeardownState = this.released.has(r.id) ? 'released' : r.state.status === 'exited' ? 'exited' : 'unknown';
       r.state.status = 'removing';
-      await this.store.save(r);
+      await this.store.save(r, TRANSITION);
       this.watcher.remove(r.id);
       this.stopHealth(r.id);
       await Promise.all([teardown(this.ctx, r.id, state), rm(join(this.ctx.exitDir, r.id), { force: true })]);

@@ -83,15 +83,20 @@ export class ContainerStore {
     this.reserved.delete(name);
   }
 
-  /** Writes the record atomically (tmp + fsync + rename) and keeps it in memory. */
-  async save(r: ContainerRecord): Promise<void> {
+  /**
+   * Writes the record atomically (tmp + rename) and keeps it in memory. `durable` (the default) fsyncs
+   * before the rename. Without it the write still survives a kill -9 of the daemon (it is in the page
+   * cache) but not a host crash — fine for the run-time transitions (running, exited, removing, health):
+   * after a host crash every container is dead anyway, and recovery records it so.
+   */
+  async save(r: ContainerRecord, o: { durable?: boolean } = {}): Promise<void> {
     this.byId.set(r.id, r);
     const dir = this.dir(r.id);
     const tmp = join(dir, `.state.json.${process.pid}.${Math.random().toString(36).slice(2)}`);
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(JSON.stringify(r));
-      await fh.sync();
+      if (o.durable !== false) await fh.sync();
     } finally {
       await fh.close();
     }

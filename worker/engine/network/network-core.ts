@@ -72,6 +72,8 @@ export class NetworkCore {
   private readonly stateFile: StateFile;
   private readonly nft: NftSync;
   private saving: Promise<void> = Promise.resolve();
+  /** the next write, queued behind the one in progress: later callers join it */
+  private queued: { done: Promise<void>; durable: boolean } | undefined;
   private closed = false;
   private readonly ops = new KeyedQueue();
 
@@ -470,11 +472,26 @@ export class NetworkCore {
     return { version: 1, networks, containers: [...this.containers.values()] };
   }
 
-  /** Persists the current state; writes are serialized and each writes the state as of its turn. */
-  save(): Promise<void> {
-    const next = this.saving.catch(() => undefined).then(() => this.stateFile.save(this.snapshot()));
-    this.saving = next;
-    return next;
+  /**
+   * Persists the current state. Writes are serialized and each writes the state as of its turn, so
+   * callers that come while one is queued (not yet begun) join it: under parallel starts one write
+   * covers many. `durable: false` (container attach/detach: a host crash ends those containers anyway)
+   * skips the fsync unless a joined caller needs it.
+   */
+  save(o: { durable?: boolean } = {}): Promise<void> {
+    const durable = o.durable !== false;
+    if (this.queued) {
+      this.queued.durable ||= durable;
+      return this.queued.done;
+    }
+    const q: { done: Promise<void>; durable: boolean } = { done: Promise.resolve(), durable };
+    q.done = this.saving.catch(() => undefined).then(() => {
+      if (this.queued === q) this.queued = undefined;
+      return this.stateFile.save(this.snapshot(), q.durable);
+    });
+    this.queued = q;
+    this.saving = q.done;
+    return q.done;
   }
 
   syncRules(): Promise<void> {

@@ -17,6 +17,9 @@ import type { AttachEndpoint, Attachment, AttachRequest, ContainerNetState, Endp
 
 export type { NetworkManagerOptions };
 
+/** A container's attach/detach is written without fsync (NetworkCore.save says why). */
+const TRANSIENT = { durable: false } as const;
+
 interface PlannedEndpoint {
   network: NetworkState;
   aliases: string[];
@@ -131,10 +134,10 @@ export class NetworkManager extends NetworkCore {
         for (const st of steps) if (st.status === 'rejected') throw st.reason;
         if (c.ports.length > 0) await this.syncRules();
       }
-      await this.save();
+      await this.save(TRANSIENT);
     } catch (e) {
       await this.teardown(c);
-      await this.save().catch(() => undefined);
+      await this.save(TRANSIENT).catch(() => undefined);
       throw e instanceof NetworkError ? e : new NetworkError(500, `could not attach container ${containerId}: ${(e as Error).message}`, { cause: e });
     }
     return this.attachmentOf(c);
@@ -176,7 +179,7 @@ export class NetworkManager extends NetworkCore {
       const c = this.containers.get(containerId);
       if (!c) return;
       await this.teardown(c);
-      await this.save();
+      await this.save(TRANSIENT);
     });
   }
 

@@ -80,16 +80,18 @@ export class StateFile {
     return parseState(text);
   }
 
-  /** Writes a temp file, fsyncs it and renames it over the state file. */
-  async save(state: PersistedNetworkState): Promise<void> {
+  /** Writes a temp file, fsyncs it (when durable) and renames it over the state file. */
+  async save(state: PersistedNetworkState, durable = true): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const tmp = `${this.path}.tmp-${process.pid}`;
     await writeFile(tmp, JSON.stringify(state, null, 1));
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+    if (durable) {
+      const fh = await open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     await rename(tmp, this.path);
   }
