@@ -184,6 +184,8 @@ export class RaftNode {
   get isLeader(): boolean { return this.role === RaftRole.Leader; }
   get leaderId(): NodeId { return this.leader; }
   get appliedIndex(): number { return this.applied; }
+  /** The current term (cheap; status() builds a whole report). */
+  get currentTerm(): number { return this.term; }
   memberAddress(id: NodeId): string | undefined { return this.members.get(id); }
 
   /** Proposes `data`; resolves with its log index once applied locally (and the state machine's result). */

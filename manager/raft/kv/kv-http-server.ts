@@ -61,7 +61,7 @@ export function createKvHttpServer(o: KvHttpOptions): Server {
     res.end(s);
   };
   const header = (revision: number): Record<string, unknown> => ({
-    member_id: String(o.node.id), raft_term: String(o.node.status().term), revision: String(revision),
+    member_id: String(o.node.id), raft_term: String(o.node.currentTerm), revision: String(revision),
   });
   const fail = (res: ServerResponse, e: unknown): void => {
     if (e instanceof KvRequestError) { send(res, 400, { error: e.message, code: 3 }); return; }

@@ -105,7 +105,10 @@ export class GrpcTransport implements Transport {
       existing.close();
     }
     const creds = this.opts.channelCredentials ?? grpc.credentials.createInsecure();
-    this.peers.set(id, new PeerSender(this.opts.id, id, address, creds, this.opts.channelOptions ?? {}, this.limits, {
+    // Raft streams are never retried by the channel (a broken stream is reported and reopened by the
+    // sender), so the retry layer's per-message buffering is turned off.
+    const channelOptions: grpc.ChannelOptions = { 'grpc.enable_retries': 0, ...this.opts.channelOptions };
+    this.peers.set(id, new PeerSender(this.opts.id, id, address, creds, channelOptions, this.limits, {
       unreachable: (peer) => this.handler?.reportUnreachable(peer),
       snapshot: (peer, outcome) => this.handler?.reportSnapshot(peer, outcome),
     }));
