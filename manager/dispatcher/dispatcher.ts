@@ -219,7 +219,7 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle, LogBroker {
     this.tracker.beat(nodeId, ctx.now(), ctx.random());
     this.armExpiry();
     this.queueNodeWrite(nodeId, { state: 'ready', message: '', addr: req.addr, description: req.description });
-    sink.send({ sessionId: id, nodeId, managers: this.managers, heartbeatPeriodMs: this.tracker.periodMs });
+    sink.send({ sessionId: id, nodeId, managers: this.managers, heartbeatPeriodMs: this.tracker.periodMs, ...(req.addr ? { nodeAddr: req.addr } : {}) });
     return id;
   }
 

@@ -18,6 +18,8 @@ export interface SessionMessage {
   nodeId: string;
   managers: WeightedManager[];
   heartbeatPeriodMs: number;
+  /** the node's address as the manager recorded it (what peers send overlay traffic to) */
+  nodeAddr?: string;
 }
 
 export interface HeartbeatRequest {

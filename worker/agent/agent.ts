@@ -171,6 +171,7 @@ export class Agent {
       session.on('data', (m: SessionMessage) => {
         if (conn.closed) return;
         if (m.managers?.length) this.managers = m.managers;
+        if (typeof m.nodeAddr === 'string' && m.nodeAddr) this.o.executor.setNodeAddress?.(m.nodeAddr);
         if (!conn.sessionId) {
           clearTimeout(firstTimer);
           conn.sessionId = m.sessionId;

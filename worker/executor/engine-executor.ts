@@ -194,6 +194,18 @@ export class EngineExecutor implements Executor {
     });
   }
 
+  /**
+   * The address the swarm gave this node is the VXLAN source of its overlays (peers send to it). Set
+   * on the engine's network options until the engine has a setter of its own.
+   */
+  setNodeAddress(addr: string): void {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) return;
+    const opts = this.o.engine.networks.opts;
+    if (opts.overlayLocalAddr === addr) return;
+    if (opts.overlayLocalAddr) this.log.warn({ from: opts.overlayLocalAddr, to: addr }, 'overlay source address changed');
+    opts.overlayLocalAddr = addr;
+  }
+
   /** Removes an overlay this node no longer has tasks on (kept while a container still uses it). */
   removeNetwork(id: string): Promise<void> {
     this.pendingViews.delete(id);

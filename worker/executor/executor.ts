@@ -45,6 +45,8 @@ export interface Executor {
   removeNetwork?(id: string): Promise<void>;
   /** After a complete set: overlays not in `keep` are removed when unused. */
   pruneNetworks?(keep: ReadonlySet<string>): Promise<void>;
+  /** The node's underlay address as the swarm knows it (the source of its overlay traffic). */
+  setNodeAddress?(addr: string): void;
   /** The task's log (throws when the task left nothing to read); follow ends when the task stops. */
   logs?(task: Task, o: TaskLogOptions): AsyncIterable<TaskLogEntry>;
 }

@@ -36,8 +36,9 @@ test('tasks on two hosts share an overlay: cross-host reach by address, VIP over
   const dispatcher = new Dispatcher({ heartbeatPeriodMs: 1000, batchMs: 10 });
   const server = new grpc.Server();
   try {
-    hosts.push(await openEngineHost({ lab, overlayLocalAddr: lab.hostAddr }));
-    hosts.push(await openEngineHost({ lab, hostNs: lab.clientNs, prefix: `u${lab.prefix.slice(1)}`, overlayLocalAddr: lab.clientAddr }));
+    // the engines are not told their underlay address: the session tells it (the node address the manager recorded)
+    hosts.push(await openEngineHost({ lab }));
+    hosts.push(await openEngineHost({ lab, hostNs: lab.clientNs, prefix: `u${lab.prefix.slice(1)}` }));
     const svc = dispatcherService(dispatcher);
     server.addService(svc.definition, svc.implementation);
     const managerId = await cert(ca, 'manager1', 'manager');
