@@ -9,8 +9,10 @@ import { DEFAULT_HOST, HostAddressError } from './host-address.js';
 import { registerBuildCommands } from './shoal/build-commands.js';
 import { registerContainerCommands } from './shoal/container-commands.js';
 import { registerImageCommands } from './shoal/image-commands.js';
+import { registerNodeCommands } from './shoal/node-commands.js';
 import { FlagError } from './shoal/run-flags.js';
 import { registerServiceCommands } from './shoal/service-commands.js';
+import { registerSwarmCommands } from './shoal/swarm-commands.js';
 import { registerSystemCommands } from './shoal/system-commands.js';
 import { registerNetworkCommands, registerVolumeCommands } from './shoal/volume-network-commands.js';
 
@@ -46,6 +48,8 @@ export function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => voi
   registerNetworkCommands(program, getClient);
   registerSystemCommands(program, getClient);
   registerServiceCommands(program, getClient);
+  registerSwarmCommands(program, getClient);
+  registerNodeCommands(program, getClient);
   return program;
 }
 

@@ -184,6 +184,8 @@ export class SwarmHost {
 
 export class SwarmLab {
   readonly hosts: SwarmHost[] = [];
+  /** the lab's copy of the shoal CLI (dist/cli/shoal.js beside its shoald) */
+  shoalCli = '';
 
   private constructor(readonly dir: string) {}
 
@@ -195,6 +197,7 @@ export class SwarmLab {
     const port = 20000 + randomInt(20000);
     try {
       const shoald = await snapshotApp(lab.dir);
+      lab.shoalCli = join(shoald, '..', 'shoal.js');
       names.forEach((n, i) => lab.hosts.push(new SwarmHost(n, join(lab.dir, n), `127.${b}.${c}.${i + 1}`, port, shoald)));
       await Promise.all(lab.hosts.map((h) => h.start()));
     } catch (e) {
