@@ -7,7 +7,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../manager/node/leader-loop.js';
-import type { NodeDescription, Task, TaskStatus } from '../../manager/store/index.js';
+import type { Config, NodeDescription, Secret, Task, TaskStatus } from '../../manager/store/index.js';
 import { pickWeighted, type WeightedManager } from '../../manager/dispatcher/manager-list.js';
 import type { AssignmentsMessage, SessionMessage, StatusReport } from '../../manager/dispatcher/wire.js';
 import type { Executor } from '../executor/index.js';
@@ -63,12 +63,16 @@ export class Agent {
   private reporting = false;
   /** log subscriptions being served, by ID (they end with their session) */
   private readonly publishers = new Map<string, LogPublisher>();
+  /** secrets and configs the dispatcher sent, in memory only (the executor reads them at prepare) */
+  private readonly secrets = new Map<string, Secret>();
+  private readonly configs = new Map<string, Config>();
   /** counters for tests and metrics */
   readonly stats = { sessions: 0, heartbeats: 0, reports: 0, refused: 0, redirects: 0 };
 
   constructor(private readonly o: AgentOptions) {
     if (o.managers.length === 0) throw new Error('managers: at least one manager address is required');
     this.managers = o.managers.map((addr) => ({ addr, weight: 1 }));
+    o.executor.setDependencies?.({ secret: (id) => this.secrets.get(id), config: (id) => this.configs.get(id) });
   }
 
   get connected(): boolean {
@@ -265,7 +269,18 @@ export class Agent {
   private apply(m: AssignmentsMessage): void {
     const seen = new Set<string>();
     const nets = new Set<string>();
+    if (m.type === 'complete') {
+      this.secrets.clear();
+      this.configs.clear();
+    }
     for (const c of m.changes) {
+      if (c.kind === 'secret' || c.kind === 'config') {
+        const map: Map<string, Secret | Config> = c.kind === 'secret' ? this.secrets : this.configs;
+        if (c.action === 'remove') map.delete(c.id);
+        else if (c.kind === 'secret') this.secrets.set(c.secret.ID, c.secret);
+        else this.configs.set(c.config.ID, c.config);
+        continue;
+      }
       if (c.kind === 'network') {
         if (c.action === 'update') {
           nets.add(c.network.network.id);
@@ -273,7 +288,7 @@ export class Agent {
         } else void this.o.executor.removeNetwork?.(c.id).catch(() => undefined);
         continue;
       }
-      if (c.kind !== 'task') continue; // secrets/configs are held by the engine executor when it needs them
+      if (c.kind !== 'task') continue;
       if (c.action === 'remove') {
         this.removeTask(c.id);
         continue;

@@ -13,6 +13,8 @@ import type { Engine } from '../engine/engine.js';
 import type { ContainerRecord } from '../engine/container/types.js';
 import type { LogEntry } from '../engine/container/log-reader.js';
 import { ensureImage, type PeerSource } from '../engine/image/peer-pull.js';
+import { join } from 'node:path';
+import { TaskFiles, type TaskDependencies, planTaskFiles } from './task-files.js';
 import { KeyedQueue } from '../engine/mutex.js';
 import { type NetworkView, addressOf, overlaySpecOf } from '../../manager/dispatcher/network-view.js';
 import { type ContainerNetwork, LABEL_TASK_ID, createPlan, healthDisabled, stopGraceSeconds } from './container-spec.js';
@@ -52,9 +54,16 @@ export class EngineExecutor implements Executor {
   private readonly netQueue = new KeyedQueue();
   /** the newest view of each network not yet applied (a burst of views applies only the last) */
   private readonly pendingViews = new Map<string, NetworkView>();
+  private readonly files: TaskFiles;
+  private deps: TaskDependencies = { secret: () => undefined, config: () => undefined };
 
   constructor(private readonly o: EngineExecutorOptions) {
     this.log = o.log ?? quiet;
+    this.files = new TaskFiles(join(o.engine.opts.execRoot, 'swarm-files'));
+  }
+
+  setDependencies(deps: TaskDependencies): void {
+    this.deps = deps;
   }
 
   get engine(): Engine {
@@ -134,11 +143,15 @@ export class EngineExecutor implements Executor {
     const networks = await this.taskNetworks(task);
     const plan = createPlan(task, networks);
     plan.body.Image = image;
+    // secrets and configs: files on a tmpfs of the task's, bound read-only at their targets
+    const fileMounts = await this.files.materialize(task.ID, planTaskFiles(task, this.deps));
+    if (fileMounts.length) plan.body.HostConfig = { ...plan.body.HostConfig, Mounts: [...(plan.body.HostConfig?.Mounts ?? []), ...fileMounts] };
     try {
       await this.o.engine.manager.create(plan.body, plan.name);
     } catch (e) {
       // a create that raced with another one for the same task (same name) adopts it
       if (this.containerOf(task.ID)) return;
+      await this.files.release(task.ID);
       throw new ExecutorError(messageOf(e), true, { cause: e });
     }
   }
@@ -341,12 +354,14 @@ export class EngineExecutor implements Executor {
 
   private async removeContainerOf(taskId: string): Promise<void> {
     const r = this.containerOf(taskId);
-    if (!r) return;
-    try {
-      await this.o.engine.manager.remove(r.id, { force: true, v: true });
-    } catch (e) {
-      if (this.o.engine.manager.store.find(r.id)) throw new ExecutorError(messageOf(e), true, { cause: e });
+    if (r) {
+      try {
+        await this.o.engine.manager.remove(r.id, { force: true, v: true });
+      } catch (e) {
+        if (this.o.engine.manager.store.find(r.id)) throw new ExecutorError(messageOf(e), true, { cause: e });
+      }
     }
+    await this.files.release(taskId);
   }
 
   isRunning(task: Task): Promise<boolean> {
@@ -367,6 +382,8 @@ export class EngineExecutor implements Executor {
         this.log.warn({ task: taskId, container: r.id, err: messageOf(e) }, 'removing an unassigned task container failed');
       }
     }
+    // secret/config tmpfs of tasks gone (including ones whose container never got created)
+    for (const taskId of await this.files.tasks()) if (!keep.has(taskId)) await this.files.release(taskId).catch(() => undefined);
     return removed;
   }
 

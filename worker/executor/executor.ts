@@ -5,6 +5,7 @@
  */
 import type { NodeDescription, PortConfig, Task } from '../../manager/store/index.js';
 import type { NetworkView } from '../../manager/dispatcher/network-view.js';
+import type { TaskDependencies } from './task-files.js';
 
 export interface StartResult {
   containerId?: string;
@@ -45,6 +46,8 @@ export interface Executor {
   removeNetwork?(id: string): Promise<void>;
   /** After a complete set: overlays not in `keep` are removed when unused. */
   pruneNetworks?(keep: ReadonlySet<string>): Promise<void>;
+  /** Where the task's secrets and configs are read from (the agent's copy of what it was sent). */
+  setDependencies?(deps: TaskDependencies): void;
   /** The node's underlay address as the swarm knows it (the source of its overlay traffic). */
   setNodeAddress?(addr: string): void;
   /** The task's log (throws when the task left nothing to read); follow ends when the task stops. */
