@@ -11,7 +11,7 @@ import { EventQueue, labelOf } from './event-queue.js';
 import { SafetyMonitor } from './safety-monitor.js';
 import { Chaos } from './sim-chaos.js';
 import { SimClients } from './sim-clients.js';
-import { Membership, type MembershipPlan } from './sim-membership.js';
+import { Membership, MEMBERSHIP_PLANS, type MembershipPlan } from './sim-membership.js';
 import { SimNetwork } from './sim-network.js';
 import { DRIVER_MODES, MAX_INFLIGHT_MSGS, SimNode, type Breakage, type DriverMode, type NodeEnv } from './sim-node.js';
 import { emptyStats, type SimStats, type World } from './sim-world.js';
@@ -75,8 +75,7 @@ export function runSim(o: SimOptions): SimReport {
   const stats = emptyStats();
   const monitor = new SafetyMonitor();
   const touched = new Set<SimNode>();
-  const plans: MembershipPlan[] = ['none', 'learner', 'replace'];
-  const plan = o.membership ?? plans[rnd(3)]!;
+  const plan = o.membership ?? MEMBERSHIP_PLANS[rnd(MEMBERSHIP_PLANS.length)]!;
   const checkQuorum = rnd(2) === 0;
   const preVote = rnd(2) === 0;
   const nodes = new Map<NodeId, SimNode>();
@@ -95,7 +94,7 @@ export function runSim(o: SimOptions): SimReport {
   });
   let membership: Membership | undefined;
   const env: NodeEnv = {
-    q, net: w.net, monitor, seed: o.seed, checkQuorum, preVote, electionTick: 10,
+    q, net: w.net, monitor, seed: o.seed, checkQuorum, preVote, stepDownOnRemoval: rnd(2) === 0, electionTick: 10,
     snapshotEvery: 12 + rnd(20), keepEntries: rnd(6), breakage: o.breakage ?? 'none', trace: o.trace,
     driver: o.driver ?? DRIVER_MODES[rnd(DRIVER_MODES.length)]!, fsyncDelay: 6, rnd,
     onConfApplied: (node, cc, cs) => membership?.onApplied(node, cc, cs),
@@ -126,6 +125,7 @@ export function runSim(o: SimOptions): SimReport {
   const clients = new SimClients(w, { clients: 3, keys: 3, timeout: 400 });
   const chaos = new Chaos(w, { every: 120, maxDowntime: 600 });
   const config = `nodes=${o.nodes} membership=${membership.describe()} checkQuorum=${checkQuorum} preVote=${preVote} ` +
+    `stepDownOnRemoval=${env.stepDownOnRemoval} ` +
     `snapshotEvery=${env.snapshotEvery} keep=${env.keepEntries} driver=${env.driver} breakage=${env.breakage}`;
   o.trace?.(`config: ${config}`);
   clients.start();

@@ -1,11 +1,11 @@
 // Replays one simulator run from its seed:
-//   node dist/test/sim/replay.js --seed <N> [--nodes 3|5] [--duration T] [--membership none|learner|replace]
+//   node dist/test/sim/replay.js --seed <N> [--nodes 3|5] [--duration T] [--membership none|learner|replace|joint]
 // --nodes and --duration default to what the seed sweep (npm test) used for that seed.
 //                                [--breakage none|forget-vote|lose-acked-entries|local-reads]
 //                                [--driver sync|leader-first|all-first] [--trace]
 import { parseArgs } from 'node:util';
 import { replayCommand, runSim, sweepOptions, type SimOptions } from './raft-sim.js';
-import type { MembershipPlan } from './sim-membership.js';
+import { MEMBERSHIP_PLANS, type MembershipPlan } from './sim-membership.js';
 import { BREAKAGES, DRIVER_MODES, type Breakage, type DriverMode } from './sim-node.js';
 import { DEFAULT_DURATION } from './sim-defaults.js';
 
@@ -30,7 +30,7 @@ function main(argv: string[]): number {
   if (nodes !== 3 && nodes !== 5) { console.error('--nodes must be 3 or 5'); return 2; }
   if (!Number.isFinite(duration) || duration <= 0) { console.error('--duration must be a positive number'); return 2; }
   const m = values.membership;
-  if (m !== undefined && m !== 'none' && m !== 'learner' && m !== 'replace') { console.error('--membership must be none, learner or replace'); return 2; }
+  if (m !== undefined && !MEMBERSHIP_PLANS.includes(m as MembershipPlan)) { console.error(`--membership must be one of ${MEMBERSHIP_PLANS.join(', ')}`); return 2; }
   const b = values.breakage;
   if (!BREAKAGES.includes(b as Breakage)) { console.error(`--breakage must be one of ${BREAKAGES.join(', ')}`); return 2; }
   const dm = values.driver;

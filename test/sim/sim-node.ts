@@ -37,6 +37,7 @@ export interface NodeEnv {
   seed: number;
   checkQuorum: boolean;
   preVote: boolean;
+  stepDownOnRemoval: boolean;
   electionTick: number;
   /** Compact when more than this many applied entries sit on disk; keep `keepEntries` of them. */
   snapshotEvery: number;
@@ -119,6 +120,7 @@ export class SimNode {
       maxInflightMsgs: MAX_INFLIGHT_MSGS,
       checkQuorum: this.env.checkQuorum,
       preVote: this.env.preVote,
+      stepDownOnRemoval: this.env.stepDownOnRemoval,
       random: seededRandom((this.env.seed * 7919 + this.id * 104729 + this.incarnation * 15485863) >>> 0),
     });
   }
