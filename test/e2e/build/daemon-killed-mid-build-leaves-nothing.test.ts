@@ -57,4 +57,27 @@ describe('a daemon killed mid-build', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /Using cache/, 'the COPY step made before the crash is reused');
   });
+
+  test('a client that goes away cancels the build: the RUN container is killed and removed', async () => {
+    const dir = join(h.dir, 'ctx-cancel');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nRUN echo cancel-me && sleep 120\nRUN echo never\n');
+    const cli = spawn(DOCKER, ['build', '-t', 'cancel:1', dir], { env: { ...process.env, ...h.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cli.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    cli.stderr.on('data', () => undefined);
+    const exited = new Promise<void>((r) => cli.once('exit', () => r()));
+    for (let i = 0; i < 300 && !out.includes('cancel-me'); i++) await sleep(100);
+    assert.match(out, /cancel-me/);
+    cli.kill('SIGKILL');
+    await exited;
+    let ps = 'x';
+    for (let i = 0; i < 100 && ps !== ''; i++) {
+      await sleep(200);
+      ps = (await h.docker(['ps', '-aq'])).stdout.trim();
+    }
+    assert.equal(ps, '', 'the RUN container is gone well before its sleep ends');
+    const img = await h.docker(['image', 'inspect', 'cancel:1']);
+    assert.notEqual(img.code, 0, 'no image');
+  });
 });

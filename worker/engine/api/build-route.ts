@@ -23,7 +23,7 @@ import { ApiError, badRequest, toApiError } from './errors.js';
 import { jsonError, jsonLine, type JsonMessage } from './jsonmessage.js';
 import type { EngineApiDeps } from './ports.js';
 import { qBool, qList, qString } from './query.js';
-import { isRecord, query, startStream } from './route-helpers.js';
+import { clientGone, isRecord, query, startStream } from './route-helpers.js';
 
 const stores = new Map<string, Promise<BuildStore>>();
 
@@ -164,12 +164,13 @@ export function buildRoutes(deps: EngineApiDeps): FastifyPluginAsync {
           throw e;
         }
         const res = startStream(req, reply, 'application/json');
+        const gone = clientGone(reply);
         const emit = (m: JsonMessage): void => {
           if (o.quiet && m.stream !== undefined) return;
           res.write(jsonLine(m));
         };
         try {
-          await runBuild(ctx, plan, o, {
+          await runBuild(ctx, plan, { ...o, signal: gone }, {
             images,
             store,
             buildImages: buildImagesOf(images),

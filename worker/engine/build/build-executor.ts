@@ -51,6 +51,8 @@ export interface BuildOptions {
   labels: Record<string, string>;
   platform?: string;
   network?: string;
+  /** aborts the build (the client went away): no further step starts, a running RUN is killed */
+  signal?: AbortSignal;
 }
 
 export interface BuildDeps {
@@ -202,6 +204,7 @@ class Run {
   /** Runs one step (cached when it can be) and prints its result. */
   private async dispatch(stage: Stage, state: BuildState, ins: Exclude<Instruction, { kind: 'from' }>, args: Map<string, string>, sc: { cmdSet: boolean }): Promise<BuildState> {
     try {
+      if (this.o.signal?.aborted) throw new StepError('the build was cancelled');
       let next: BuildState;
       if (ins.kind === 'arg') {
         const before = new Map(args);
@@ -288,13 +291,18 @@ class Run {
         },
         (id) => this.out(` ---> Running in ${short(id)}\n`),
       );
+      const cancel = (): void => void step.remove().catch(() => undefined);
+      this.o.signal?.addEventListener('abort', cancel);
+      if (this.o.signal?.aborted) cancel(); // the client may have gone while the container was starting
       try {
         const code = await step.finished;
+        if (this.o.signal?.aborted) throw new StepError('the build was cancelled');
         if (code !== 0) throw new StepError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
         const exclude = await runExclusions(lowers, Object.keys(cfg.Volumes ?? {}));
         const layer = await layerFromUpper(this.d.store, step.upperDir(), exclude, state.config.rootfs.diff_ids, true);
         return nextState(state, cfg, createdBy, this.d.now(), layer !== undefined ? { layer } : {});
       } finally {
+        this.o.signal?.removeEventListener('abort', cancel);
         await step.remove().catch(() => undefined);
         this.out(` ---> Removed intermediate container ${short(step.id)}\n`);
       }
