@@ -53,8 +53,8 @@ export async function sweepRange(base: number, count: number): Promise<SeedSumma
   const failed = results.filter((r) => !r.ok);
   const sum = (f: (r: SeedSummary) => number): number => results.reduce((a, r) => a + f(r), 0);
   console.log(describeSweep(results, seconds, cpuSeconds));
-  const report = failed.slice(0, 10).map((r) => `seed ${r.seed} — replay: ${r.command} --trace\n  ${r.at ?? ''}\n  ${(r.failure ?? '').split('\n').join('\n  ')}`);
-  assert.equal(failed.length, 0, `${failed.length} of ${results.length} seeds failed:\n${report.join('\n')}`);
+  const report = failed.slice(0, 10).map((r) => `seed ${r.seed} — replay: ${r.command}\n  ${r.at ?? ''}\n  ${(r.failure ?? '').split('\n').join('\n  ')}`);
+  assert.equal(failed.length, 0, `${failed.length} of ${results.length} seeds failed (add --trace to a replay command to see every event):\n${report.join('\n')}`);
   if (n >= 100) {
     assert.ok(sum((r) => r.snapshotsApplied) > 0, 'no run installed a snapshot: compaction is not exercised');
     assert.ok(sum((r) => r.confChangesApplied) > 0, 'no run applied a membership change');
