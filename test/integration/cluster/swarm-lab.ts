@@ -6,11 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DOCKER, rawRequest, run, type RunResult } from '../../e2e/engine/shoald-harness.js';
+import { buildBusyboxLayout, BUSYBOX_REF, ImageStore } from '../../../worker/engine/image/index.js';
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 
@@ -73,6 +74,7 @@ export class SwarmHost {
     readonly ip: string,
     readonly port: number,
     private readonly shoald: string,
+    private readonly executor: 'sim' | 'engine' = 'sim',
   ) {
     this.dataRoot = join(dir, 'data');
     this.execRoot = join(dir, 'exec');
@@ -101,8 +103,8 @@ export class SwarmHost {
   daemonArgs(): string[] {
     return [this.shoald, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, '--prefix', this.prefix,
       '--bridge-subnet', this.subnet, '--hostname', this.name, '--listen-addr', this.addr, '--log-level', 'info', '--role-poll-ms', '300',
-      // control-plane tests: tasks are simulated (shoald runs real containers by default)
-      '--executor', 'sim'];
+      // control-plane tests simulate tasks (shoald runs real containers by default)
+      '--executor', this.executor];
   }
 
   async start(): Promise<void> {
@@ -177,7 +179,20 @@ export class SwarmHost {
     if (r.code !== 0) left.push(`cleanup of ${this.name} exited ${r.code}: ${r.stderr.slice(-300)}`);
     if (existsSync('/run/netns')) for (const n of readdirSync('/run/netns')) if (n.startsWith(`${this.prefix}-`)) left.push(`netns ${n}`);
     for (const l of readdirSync('/sys/class/net')) if (l.startsWith(this.prefix)) left.push(`link ${l}`);
-    await rm(this.dir, { recursive: true, force: true });
+    // the engine's parent cgroup is left by runc/crun (reference/runtime.md pitfall 10)
+    if (existsSync('/sys/fs/cgroup')) {
+      for (const ctl of readdirSync('/sys/fs/cgroup')) {
+        const p = join('/sys/fs/cgroup', ctl, `shoal-${this.prefix}`);
+        if (!existsSync(p)) continue;
+        try {
+          rmdirSync(p);
+        } catch {
+          if (existsSync(p)) left.push(`cgroup ${p}`);
+        }
+      }
+    }
+    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) if (line.includes(this.dir)) left.push(`mount ${line.split(' ')[1]}`);
+    if (!left.some((l) => l.startsWith('mount'))) await rm(this.dir, { recursive: true, force: true });
     return left;
   }
 }
@@ -189,8 +204,12 @@ export class SwarmLab {
 
   private constructor(readonly dir: string) {}
 
-  /** `names.length` hosts on 127.B.C.1…n (B, C and the port random per lab), started in parallel. */
-  static async start(names: string[]): Promise<SwarmLab> {
+  /**
+   * `names.length` hosts on 127.B.C.1…n (B, C and the port random per lab), started in parallel.
+   * `executor: 'engine'` runs tasks as real containers (default: simulated); `busybox` preloads
+   * busybox:latest into every host's image store (built once), so no task needs a registry.
+   */
+  static async start(names: string[], opts: { executor?: 'sim' | 'engine'; busybox?: boolean } = {}): Promise<SwarmLab> {
     const lab = new SwarmLab(await mkdtemp(join(tmpdir(), 'shoal-swarm-')));
     const b = 100 + randomInt(100);
     const c = randomInt(250);
@@ -198,7 +217,15 @@ export class SwarmLab {
     try {
       const shoald = await snapshotApp(lab.dir);
       lab.shoalCli = join(shoald, '..', 'shoal.js');
-      names.forEach((n, i) => lab.hosts.push(new SwarmHost(n, join(lab.dir, n), `127.${b}.${c}.${i + 1}`, port, shoald)));
+      names.forEach((n, i) => lab.hosts.push(new SwarmHost(n, join(lab.dir, n), `127.${b}.${c}.${i + 1}`, port, shoald, opts.executor ?? 'sim')));
+      if (opts.busybox) {
+        const layout = join(lab.dir, 'busybox-oci');
+        await buildBusyboxLayout(layout);
+        for (const h of lab.hosts) {
+          const store = await ImageStore.open(join(h.dataRoot, 'image'));
+          await store.loadLayout(layout, { ref: BUSYBOX_REF });
+        }
+      }
       await Promise.all(lab.hosts.map((h) => h.start()));
     } catch (e) {
       await lab.cleanup();
