@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { DOCKER, run, ShoaldHarness, type RunResult } from '../engine/shoald-harness.js';
+import { DOCKER, rawRequest, run, ShoaldHarness, type RunResult } from '../engine/shoald-harness.js';
 
 const DOCKERFILE = `# syntax=docker/dockerfile:1
 ARG BASE=busybox
@@ -170,6 +170,28 @@ describe('docker build (classic builder) against shoald', () => {
     assert.match(r.stderr, /Dockerfile:2: The command '\/bin\/sh -c echo about to fail && exit 3' returned a non-zero code: 3/);
     assert.deepEqual(await imageIds(), imagesBefore);
     assert.equal(await containers(), '');
+  });
+
+  test('bad query parameters and bodies are 400s naming the field', async () => {
+    const tar = 'application/x-tar';
+    const cases: [string, RegExp][] = [
+      ['/build?t=Bad%20Name', /^t: invalid tag "Bad Name"/],
+      ['/build?buildargs=%7Bnot-json', /^buildargs: invalid JSON/],
+      ['/build?buildargs=%7B%22A%22%3A1%7D', /^buildargs: the value of A must be a string/],
+      ['/build?labels=%5B%5D', /^labels: a JSON object is expected/],
+      ['/build?remote=https%3A%2F%2F127.0.0.1%2Fctx.tar', /^remote: remote build contexts are not supported/],
+      ['/build?nocache=maybe', /^invalid boolean for query parameter nocache: maybe/],
+      ['/build', /^Cannot locate specified Dockerfile: Dockerfile/],
+      ['/build?dockerfile=nope.Dockerfile', /^Cannot locate specified Dockerfile: nope\.Dockerfile/],
+    ];
+    for (const [path, want] of cases) {
+      const r = await rawRequest(h.socket, 'POST', path, '', { 'Content-Type': tar });
+      assert.equal(r.status, 400, `${path}: ${r.body}`);
+      assert.match((JSON.parse(r.body) as { message: string }).message, want, path);
+    }
+    const junk = await rawRequest(h.socket, 'POST', '/build', 'this is not a tar archive at all, just text that goes on for a while'.repeat(20), { 'Content-Type': tar });
+    assert.equal(junk.status, 400, junk.body);
+    assert.match((JSON.parse(junk.body) as { message: string }).message, /build context is not a valid tar archive|Cannot locate specified Dockerfile/);
   });
 
   test('docker builder prune empties the build cache, and the next build runs every step', async () => {
