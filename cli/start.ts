@@ -12,7 +12,7 @@ import { freemem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { api, apiOk } from '../deploy/cluster/api-client.js';
-import { enginePid, logFile, shoaldPath, stopEngine } from '../deploy/cluster/engines.js';
+import { cleanupEngine, enginePid, logFile, stopEngine } from '../deploy/cluster/engines.js';
 import { downHosts, readLab, upHosts, type Lab, type LabHost } from '../deploy/cluster/hosts.js';
 import { busyboxTar, ensureBusybox, formSwarm, startSwarmHost, waitNodesReady } from '../deploy/cluster/swarm.js';
 import { sweepHost } from '../deploy/cluster/sweep.js';
@@ -110,7 +110,11 @@ async function up(): Promise<void> {
     await Promise.all(
       lab.hosts.map(async (h) => {
         const reused = enginePid(h) !== undefined;
-        await startSwarmHost(h);
+        await startSwarmHost(h).catch(async (e: unknown) => {
+          // once more: a daemon that died at start (e.g. dist/ rebuilt under it) gets a second chance
+          say(`  ${h.name}: ${(e as Error).message.split('\n')[0]} — starting it again`);
+          await startSwarmHost(h);
+        });
         const loaded = await ensureBusybox(h, bb.get);
         say(`  ${h.name}  ${h.addr}  shoald ${reused ? 'already running' : 'started'}${loaded ? ', busybox loaded' : ''}  (log: ${logFile(h)})`);
       }),
@@ -157,13 +161,6 @@ function printUsage(lab: Lab): void {
   say('Remove everything: npm run down');
 }
 
-/** `shoald --cleanup` for the host's engine, in its network namespace: containers, networks, rules. */
-function cleanupEngine(h: LabHost): void {
-  const r = spawnSync('nsenter', [`--net=${h.netnsPath}`, process.execPath, shoaldPath(), '--data-root', h.dataRoot, '--exec-root', h.execRoot,
-    '--host', `unix://${h.socket}`, '--prefix', h.prefix, '--cleanup', '--log-level', 'warn'], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) say(`  ${h.name}: engine cleanup exited ${r.status}: ${(r.stderr || r.error?.message || '').trim().slice(-300)}`);
-}
-
 async function down(): Promise<void> {
   const t0 = Date.now();
   const lab = readLab(STATE_ROOT, LAB);
@@ -172,7 +169,10 @@ async function down(): Promise<void> {
     await Promise.all(lab.hosts.map((h) => stopEngine(h)));
     await Promise.all(
       lab.hosts.map(async (h) => {
-        if (existsSync(h.netnsPath) && existsSync(h.dataRoot)) cleanupEngine(h);
+        if (existsSync(h.netnsPath) && existsSync(h.dataRoot)) {
+          const problem = await cleanupEngine(h);
+          if (problem) say(`  ${problem}`);
+        }
         await sweepHost(h);
       }),
     );

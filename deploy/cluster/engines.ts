@@ -52,6 +52,8 @@ export interface EngineStartOptions {
   extraArgs?: string[];
   /** how long to wait for /_ping (default 30 s) */
   readyTimeoutMs?: number;
+  /** the daemon to run (default dist/cli/shoald.js next to this file; tests pass a private copy) */
+  shoald?: string;
 }
 
 /** Starts the host's shoald unless one answers already; resolves when it answers /_ping. */
@@ -60,7 +62,7 @@ export async function startEngine(h: LabHost, o: EngineStartOptions = {}): Promi
   if (running !== undefined && (await ping(h.socket))) return running;
   if (running !== undefined) await stopEngine(h);
   const args = [
-    `--net=${h.netnsPath}`, process.execPath, shoaldPath(),
+    `--net=${h.netnsPath}`, process.execPath, o.shoald ?? shoaldPath(),
     '--data-root', h.dataRoot, '--exec-root', h.execRoot, '--host', `unix://${h.socket}`, '--prefix', h.prefix,
     ...(o.runtime ? ['--runtime', o.runtime] : []), ...(o.extraArgs ?? []),
   ];
@@ -93,4 +95,27 @@ export async function stopEngine(h: LabHost, graceMs = 10_000): Promise<void> {
     while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
   }
   rmSync(pidFile(h), { force: true });
+}
+
+/**
+ * `shoald --cleanup` for the host's engine (its shoald stopped), in its network namespace: removes every
+ * container, network, namespace and rule the engine made. Resolves with the problem, if any.
+ */
+export function cleanupEngine(h: LabHost, o: { shoald?: string; timeoutMs?: number } = {}): Promise<string | undefined> {
+  const args = [`--net=${h.netnsPath}`, process.execPath, o.shoald ?? shoaldPath(), '--data-root', h.dataRoot, '--exec-root', h.execRoot,
+    '--host', `unix://${h.socket}`, '--prefix', h.prefix, '--cleanup', '--log-level', 'warn'];
+  return new Promise((resolve) => {
+    const child = spawn('nsenter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 120_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve(`${h.name}: engine cleanup could not run: ${e.message}`);
+    });
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? undefined : `${h.name}: engine cleanup exited ${code ?? sig}: ${err.trim().slice(-300)}`);
+    });
+  });
 }
