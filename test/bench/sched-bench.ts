@@ -128,7 +128,9 @@ async function agentsChild(): Promise<void> {
       }
       const ca = await RootCA.load(m.caCertPem, m.caKeyPem);
       const t0 = Date.now();
-      for (const id of m.ids) {
+      const loud = (tag: string) => (obj: unknown, msg?: string) => console.error(`[agent ${tag}] ${msg ?? ''} ${JSON.stringify(obj)}`);
+      for (const [i, id] of m.ids.entries()) {
+        const log = process.env.SHOAL_BENCH_DEBUG && i === 0 ? { info: loud('info'), warn: loud('warn'), error: loud('error'), debug: loud('debug') } : quiet;
         const { keyPem, csrPem } = await createKeyAndCSR();
         const certPem = await ca.signCSR(csrPem, { nodeId: id, role: 'worker', clusterId: CLUSTER_ID, now: new Date() });
         const ex = new SimulatedExecutor({ hostname: id });
@@ -142,12 +144,16 @@ async function agentsChild(): Promise<void> {
             stateDir: join(m.stateRoot, id),
             now: Date.now,
             random: Math.random,
-            log: quiet,
+            log,
           }),
         );
       }
       const certMs = Date.now() - t0;
-      await Promise.all(agents.map((a) => a.start()));
+      // nodes join in waves (50 every 100 ms per process), not as one thundering herd of TLS handshakes
+      for (let i = 0; i < agents.length; i += 50) {
+        await Promise.all(agents.slice(i, i + 50).map((a) => a.start()));
+        await new Promise((r) => setTimeout(r, 100));
+      }
       process.send!({ type: 'started', certMs });
     })();
   });
@@ -212,7 +218,14 @@ async function startAgents(ca: RootCA, addr: string, ids: string[], stateRoot: s
   const children: { child: ReturnType<typeof fork>; ids: string[] }[] = [];
   for (let i = 0; i < ids.length; i += AGENTS_PER_CHILD) {
     const child = fork(file, ['--agents'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    await new Promise<void>((res) => child.once('message', () => res()));
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error('agents child did not start within 60 s')), 60_000);
+      child.once('message', () => {
+        clearTimeout(timer);
+        res();
+      });
+      child.once('exit', (code) => rej(new Error(`agents child exited with ${code} before starting`)));
+    });
     children.push({ child, ids: ids.slice(i, i + AGENTS_PER_CHILD) });
   }
   const started = await Promise.all(
@@ -246,10 +259,15 @@ async function startAgents(ca: RootCA, addr: string, ids: string[], stateRoot: s
   };
 }
 
-async function until(what: string, cond: () => boolean, limitMs: number): Promise<void> {
+async function until(what: string, cond: () => boolean, limitMs: number, progress?: () => string): Promise<void> {
   const end = Date.now() + limitMs;
+  let report = Date.now() + 30_000;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`gave up waiting for: ${what}`);
+    if (progress && Date.now() > report) {
+      report = Date.now() + 30_000;
+      console.log(`    … still waiting for ${what}: ${progress()}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -273,7 +291,7 @@ async function withCluster(n: number, fn: (m: BenchManager) => Promise<void>): P
   const t0 = Date.now();
   const agents = await startAgents(ca, m.addr, ids, stateRoot);
   try {
-    await until(`${n} nodes ready`, () => readyCount(m.store) === n, 600_000);
+    await until(`${n} nodes ready`, () => readyCount(m.store) === n, 600_000, () => `${readyCount(m.store)} ready`);
     console.log(`    ${n} simulated nodes (${Math.ceil(n / AGENTS_PER_CHILD)} agent processes) connected over mTLS and ready ${((Date.now() - t0) / 1000).toFixed(1)} s after fork (certificates ${(agents.certMs / 1000).toFixed(1)} s of it)`);
     await fn(m);
   } finally {
