@@ -81,6 +81,9 @@ const EMPTY_CS: ConfState = { voters: [], learners: [], votersOutgoing: [], lear
 
 export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
   private saved = false;
+  private closed = false;
+  /** WAL markers of snapshot files written in the background, not yet in the WAL. */
+  private pendingMarkers: WalSnapshot[] = [];
 
   private constructor(
     readonly dir: string,
@@ -216,6 +219,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
    * once it is durable. A batch with a snapshot is persisted synchronously.
    */
   async save(rd: PersistBatch): Promise<void> {
+    if (this.pendingMarkers.length > 0) this.flushMarkers();
     if (rd.snapshot !== undefined && rd.snapshot.metadata.index > 0) { this.saveSync(rd); return; }
     if (this.wal.write(rd.hardState, rd.entries, rd.mustSync)) await this.wal.syncAsync();
     this.crashPoint?.('wal-save');
@@ -225,6 +229,7 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
   }
 
   saveSync(rd: PersistBatch): void {
+    if (this.pendingMarkers.length > 0) this.flushMarkers();
     const snap = rd.snapshot !== undefined && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
     if (snap !== undefined) {
       this.snapshotter.save(snap);
@@ -263,13 +268,47 @@ export class DiskStorage<M extends MemoryStorageLike = MemoryStorage> {
     return snap;
   }
 
+  /**
+   * As createSnapshot, with the file written on the thread pool: the memory storage has the snapshot
+   * when this returns (so the caller may compact at once); the promise settles once the file is
+   * durable. Its WAL marker is then written and synced at once, or, if a WAL sync is in flight, at
+   * the start of the next save; only after that are old snapshot files and WAL segments released.
+   * A crash before the marker leaves a file the next open ignores.
+   */
+  async createSnapshotAsync(index: number, cs: ConfState | undefined, data: Uint8Array): Promise<Snapshot> {
+    this.mem.createSnapshot(index, cs, data);
+    const snap = this.mem.snapshot();
+    if (snap.metadata.index !== index) {
+      throw new DiskStorageError(`memory storage snapshot is at ${snap.metadata.index}, expected ${index}`);
+    }
+    this.saved = true;
+    await this.snapshotter.saveAsync(snap);
+    if (this.closed) return snap;
+    this.crashPoint?.('snapshot-file');
+    this.pendingMarkers.push(marker(snap));
+    if (!this.wal.syncInFlight) this.flushMarkers();
+    return snap;
+  }
+
   /** Drops in-memory entries before `keepFrom` (the entry at keepFrom stays as the dummy). Disk is unaffected. */
   compact(keepFrom: number): void {
     this.mem.compact(keepFrom);
   }
 
   close(): void {
+    this.closed = true;
     this.wal.close();
+  }
+
+  /** Writes and syncs the pending snapshot markers, then releases what they make obsolete. */
+  private flushMarkers(): void {
+    const ms = this.pendingMarkers;
+    this.pendingMarkers = [];
+    let owed = false;
+    for (const m of ms) owed = this.wal.writeSnapshot(m) || owed;
+    if (owed) this.wal.sync();
+    this.crashPoint?.('wal-snapshot-marker');
+    this.releaseOld();
   }
 
   /** Once the newest snapshot has its WAL marker: purge old snapshot files, then WAL segments below the oldest kept. */

@@ -39,6 +39,11 @@ export interface RaftStorage {
   /** Persists one Ready (fdatasync when batch.mustSync); the loop awaits it, so it may sync off-thread. */
   save(batch: PersistBatch): Promise<void>;
   createSnapshot(index: number, cs: ConfState | undefined, data: Uint8Array): Snapshot;
+  /**
+   * Optional: as createSnapshot, but the memory side is done on return and the disk side settles
+   * later (off the event loop). Used for the periodic snapshots when present.
+   */
+  createSnapshotAsync?(index: number, cs: ConfState | undefined, data: Uint8Array): Promise<Snapshot>;
   compact(keepFrom: number): void;
   close(): void;
 }
@@ -116,6 +121,7 @@ export class RaftNode {
   private campaignTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private processing = false;
+  private snapshotting = false;
   private stopped = false;
   private fatal: Error | undefined;
 
@@ -332,14 +338,19 @@ export class RaftNode {
       this.processing = false;
       if (!this.stopped && this.core.hasReady()) this.schedule();
     }, (e: unknown) => {
-      // Storage or contract failure: the node cannot continue safely.
       this.processing = false;
-      this.fatal = e instanceof Error ? e : new Error(String(e));
-      for (const seq of [...this.pending.keys()]) this.failProposal(seq, new RaftStoppedError());
-      this.reads.failAll(new RaftStoppedError());
-      clearInterval(this.tickTimer);
-      this.o.onFatal?.(this.fatal);
+      this.failFatal(e);
     });
+  }
+
+  /** Storage or contract failure: the node cannot continue safely. */
+  private failFatal(e: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = e instanceof Error ? e : new Error(String(e));
+    for (const seq of [...this.pending.keys()]) this.failProposal(seq, new RaftStoppedError());
+    this.reads.failAll(new RaftStoppedError());
+    clearInterval(this.tickTimer);
+    this.o.onFatal?.(this.fatal);
   }
 
   /**
@@ -472,10 +483,23 @@ export class RaftNode {
   }
 
   private maybeSnapshot(): void {
-    if (this.applied - this.snapshotIndex < this.opts.snapshotInterval) return;
-    this.takeSnapshot();
+    if (this.snapshotting || this.applied - this.snapshotIndex < this.opts.snapshotInterval) return;
+    const st = this.o.storage;
+    if (st.createSnapshotAsync === undefined) this.takeSnapshot();
+    else {
+      // The state is captured now (consistent at `applied`); the file reaches the disk in the
+      // background, so a large snapshot does not stall replication and proposals meanwhile.
+      const data = wrapSnapshot(this.members, this.o.stateMachine.snapshot());
+      this.snapshotting = true;
+      st.createSnapshotAsync(this.applied, this.confState, data).then(() => { this.snapshotting = false; }, (e: unknown) => {
+        this.snapshotting = false;
+        if (!this.stopped) this.failFatal(e);
+      });
+      this.snapshotIndex = this.applied;
+      this.metrics?.snapshots.inc();
+    }
     const keepFrom = this.applied - this.opts.keepEntries;
-    if (keepFrom > this.o.storage.storage.firstIndex()) this.o.storage.compact(keepFrom);
+    if (keepFrom > st.storage.firstIndex()) st.compact(keepFrom);
   }
 
   private takeSnapshot(): void {

@@ -5,6 +5,7 @@
 import {
   closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync,
 } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeSnapshot, decodeSnapshotFile, encodeSnapshot, encodeSnapshotFile, type WalSnapshot } from '../codec.js';
@@ -80,6 +81,33 @@ export class Snapshotter {
     }
     renameSync(tmp, join(this.dir, name));
     if (this.fsync) fsyncDir(this.dir);
+    return join(this.dir, name);
+  }
+
+  /**
+   * As save, with the file written, synced and renamed on the thread pool (the encoding is done
+   * first, synchronously). The event loop stays free while a large snapshot reaches the disk.
+   */
+  async saveAsync(snap: Snapshot): Promise<string> {
+    const { term, index } = snap.metadata;
+    if (index === 0) throw new SnapshotError('refusing to save an empty snapshot (index 0)');
+    const data = encodeSnapshot(snap);
+    const body = encodeSnapshotFile({ crc: crc32(data), data });
+    const name = snapName(term, index);
+    const tmp = join(this.dir, `${name}.tmp`);
+    const fh = await open(tmp, 'w');
+    try {
+      let done = 0;
+      while (done < body.length) done += (await fh.write(body, done, body.length - done, done)).bytesWritten;
+      if (this.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, name));
+    if (this.fsync) {
+      const dh = await open(this.dir, 'r');
+      try { await dh.sync(); } finally { await dh.close(); }
+    }
     return join(this.dir, name);
   }
 

@@ -219,13 +219,24 @@ export class Wal {
 
   /** Records that a snapshot at (index, term) exists; always synced. Write the .snap file first. */
   saveSnapshot(s: WalSnapshot): void {
+    if (this.writeSnapshot(s)) this.sync();
+  }
+
+  /** As saveSnapshot without the sync: returns true when one is owed (see write). */
+  writeSnapshot(s: WalSnapshot): boolean {
     this.check();
+    if (this.syncing) throw new WalError('WAL write while a sync is in flight');
     this.fb.reset();
     this.frame(RecordType.Snapshot, encodeWalSnapshot(s));
     this.writeBuffered();
     if (s.index > this.last) this.last = s.index;
-    if (this.offset >= this.segmentBytes) this.cut();
-    else this.sync();
+    if (this.offset >= this.segmentBytes) { this.cut(); return false; }
+    return true;
+  }
+
+  /** True while syncAsync runs (no write may start). */
+  get syncInFlight(): boolean {
+    return this.syncing;
   }
 
   /** fdatasync of the current segment (no-op with fsync off). */
