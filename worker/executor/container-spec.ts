@@ -137,3 +137,54 @@ export function createPlan(task: Task, networks: readonly ContainerNetwork[] = [
 export function healthDisabled(test: readonly string[] | undefined): boolean {
   return test?.[0] === 'NONE';
 }
+
+/** What a template placeholder may name about the node (the task says the rest). */
+export interface TemplateNode {
+  hostname: string;
+  os?: string;
+  architecture?: string;
+}
+
+/**
+ * Docker's service templates in hostname, env and mounts: {{.Service.ID}}, {{.Service.Name}},
+ * {{index .Service.Labels "k"}}, {{.Node.ID}}, {{.Node.Hostname}}, {{.Node.Platform.OS}},
+ * {{.Node.Platform.Architecture}}, {{.Task.ID}}, {{.Task.Name}}, {{.Task.Slot}}. Anything else is left as
+ * written.
+ */
+export function expandTemplate(text: string, task: Task, node: TemplateNode): string {
+  if (!text.includes('{{')) return text;
+  const values: Record<string, string> = {
+    'Service.ID': task.ServiceID,
+    'Service.Name': task.ServiceAnnotations.Name,
+    'Node.ID': task.NodeID,
+    'Node.Hostname': node.hostname,
+    'Node.Platform.OS': node.os ?? 'linux',
+    'Node.Platform.Architecture': node.architecture ?? 'x86_64',
+    'Task.ID': task.ID,
+    'Task.Name': containerName(task),
+    'Task.Slot': task.Slot > 0 ? String(task.Slot) : task.NodeID,
+  };
+  return text
+    .replace(/\{\{\s*\.([A-Za-z.]+)\s*\}\}/g, (all, key: string) => values[key] ?? all)
+    .replace(/\{\{\s*index\s+\.Service\.Labels\s+"([^"]*)"\s*\}\}/g, (all, k: string) => task.ServiceAnnotations.Labels?.[k] ?? all);
+}
+
+/** The task with templates in its hostname, env and mount sources/targets expanded. */
+export function expandTaskTemplates(task: Task, node: TemplateNode): Task {
+  const c = task.Spec.ContainerSpec;
+  const x = (s: string): string => expandTemplate(s, task, node);
+  const has = (s: string | undefined): boolean => s !== undefined && s.includes('{{');
+  if (!has(c.Hostname) && !(c.Env ?? []).some(has) && !(c.Mounts ?? []).some((m) => has(m.Source) || has(m.Target))) return task;
+  return {
+    ...task,
+    Spec: {
+      ...task.Spec,
+      ContainerSpec: {
+        ...c,
+        ...(c.Hostname !== undefined ? { Hostname: x(c.Hostname) } : {}),
+        ...(c.Env ? { Env: c.Env.map(x) } : {}),
+        ...(c.Mounts ? { Mounts: c.Mounts.map((m) => ({ ...m, ...(m.Source !== undefined ? { Source: x(m.Source) } : {}), Target: x(m.Target) })) } : {}),
+      },
+    },
+  };
+}

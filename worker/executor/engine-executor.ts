@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { TaskFiles, type TaskDependencies, planTaskFiles } from './task-files.js';
 import { KeyedQueue } from '../engine/mutex.js';
 import { type NetworkView, addressOf, overlaySpecOf } from '../../manager/dispatcher/network-view.js';
-import { type ContainerNetwork, LABEL_TASK_ID, createPlan, healthDisabled, stopGraceSeconds } from './container-spec.js';
+import { type ContainerNetwork, LABEL_TASK_ID, createPlan, expandTaskTemplates, healthDisabled, stopGraceSeconds } from './container-spec.js';
 import { type ExitResult, type Executor, ExecutorError, type StartResult, type TaskLogOptions } from './executor.js';
 
 export interface EngineExecutorOptions {
@@ -137,9 +137,10 @@ export class EngineExecutor implements Executor {
     throw new ExecutorError(`No such image: ${ref}`);
   }
 
-  async prepare(task: Task): Promise<void> {
-    const image = await this.ensureImage(task.Spec.ContainerSpec.Image);
-    if (this.containerOf(task.ID)) return; // adopted: created before an agent restart
+  async prepare(original: Task): Promise<void> {
+    const image = await this.ensureImage(original.Spec.ContainerSpec.Image);
+    if (this.containerOf(original.ID)) return; // adopted: created before an agent restart
+    const task = expandTaskTemplates(original, { hostname: this.o.hostname ?? osHostname(), architecture: archOf(process.arch) });
     const networks = await this.taskNetworks(task);
     const plan = createPlan(task, networks);
     plan.body.Image = image;

@@ -3,6 +3,6 @@ export { type Executor, type StartResult, type ExitResult, ExecutorError, type T
 export { SimulatedExecutor, type SimulatedExecutorOptions, type SimulatedRule } from './simulated-executor.js';
 export { EngineExecutor, type EngineExecutorOptions, withoutDigest } from './engine-executor.js';
 export {
-  createPlan, containerName, containerLabels, hostModePorts, stopGraceSeconds, healthDisabled, type CreatePlan, type ContainerNetwork,
+  createPlan, containerName, containerLabels, expandTemplate, expandTaskTemplates, type TemplateNode, hostModePorts, stopGraceSeconds, healthDisabled, type CreatePlan, type ContainerNetwork,
   LABEL_NODE_ID, LABEL_SERVICE_ID, LABEL_SERVICE_NAME, LABEL_STACK_NAMESPACE, LABEL_TASK, LABEL_TASK_ID, LABEL_TASK_NAME,
 } from './container-spec.js';
