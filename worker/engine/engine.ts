@@ -4,6 +4,7 @@
  *
  */
 import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { EventBus } from './events.js';
 import { ContainerManager } from './container/container-manager.js';
@@ -74,6 +75,11 @@ export function containerPort(m: ContainerManager, prefix: string): ContainerPor
     top: (id, psArgs) => containerTop(cgroupPath(prefix, m.resolveContainer(id).id), psArgs),
     pause: (id) => m.pause(id),
     unpause: (id) => m.unpause(id),
+    statPath: (id, path) => m.statPath(id, path),
+    getArchive: (id, path) => m.getArchive(id, path),
+    putArchive: (id, path, tar) => m.putArchive(id, path, tar as Readable),
+    export: (id) => m.export(id),
+    rename: (id, name) => m.rename(id, name),
   };
 }
 
@@ -136,7 +142,16 @@ export class Engine {
       volumes: this.volumes,
       images: this.images,
       containers,
-      imageViews: { inspect: (r) => toDockerInspect(r as ImageRecord), summary: (r) => toDockerSummary(r as ImageRecord) },
+      imageViews: {
+        inspect: (r) => toDockerInspect(r as ImageRecord),
+        summary: (r) => toDockerSummary(r as ImageRecord),
+        descriptor: async (r) => {
+          const rec = r as ImageRecord;
+          const size = await this.images.blobs.size(rec.manifestDigest as `sha256:${string}`).catch(() => undefined);
+          if (size === undefined) return undefined;
+          return { mediaType: this.images.documents(rec.id).manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: rec.manifestDigest, size };
+        },
+      },
       connect: async (network, container, body) => {
         const id = this.containerId(container);
         const cfg = (typeof body === 'object' && body !== null ? body : {}) as { Aliases?: unknown; IPAMConfig?: { IPv4Address?: unknown } | null };

@@ -26,20 +26,32 @@ test('save in docker and OCI formats and load into another store: same image ID,
     const b = await src.importRootfs(streamOf(await makeTar([{ name: 'b', data: 'B' }])), { ref: `${n}/b:1` });
     await src.tag(`${n}/a:1`, `${n}/a:2`);
 
-    // docker-archive
+    // docker format: Docker 25+'s layout — an OCI layout that is a docker-archive too
     const docker = await collect(src.save([`${n}/a:1`, `${n}/a:2`, b.id], 'docker'));
     const dm = await members(docker);
     const manifest = JSON.parse(dm.get('manifest.json')!.toString()) as { Config: string; RepoTags: string[] | null; Layers: string[] }[];
     assert.deepEqual(manifest.map((m) => m.RepoTags), [[`${n}/a:1`, `${n}/a:2`], null], 'tags as named; an image saved by ID has none');
-    assert.equal(manifest[0]!.Config, `${a.id.slice(7)}.json`);
-    assert.equal(manifest[0]!.Layers[0], `${a.layers[0]!.diffId.slice(7)}/layer.tar`);
-    assert.deepEqual(JSON.parse(dm.get('repositories')!.toString()), { [`${n}/a`]: { '1': a.layers[0]!.diffId.slice(7), '2': a.layers[0]!.diffId.slice(7) } });
+    const aLayer = src.documents(a.id).manifest.layers[0]!.digest.slice(7);
+    const layerBlob = `blobs/sha256/${aLayer}`;
+    assert.equal(manifest[0]!.Config, `blobs/sha256/${a.id.slice(7)}`);
+    assert.equal(manifest[0]!.Layers[0], layerBlob);
+    for (const m of manifest) for (const f of [m.Config, ...m.Layers]) assert.ok(dm.has(f), `${f} is in the archive`);
+    assert.deepEqual(JSON.parse(dm.get('repositories')!.toString()), { [`${n}/a`]: { '1': aLayer, '2': aLayer } });
+    assert.ok(dm.has('oci-layout') && dm.has('index.json'), 'the docker archive is an OCI layout as well');
+    const dIndex = JSON.parse(dm.get('index.json')!.toString()) as { manifests: { digest: string }[] };
+    assert.deepEqual(dIndex.manifests.map((m) => m.digest), [a.manifestDigest, a.manifestDigest, b.manifestDigest]);
     const d1 = await ImageStore.open(join(dir, 'd1'));
     const loaded = await d1.load(streamOf(docker));
     assert.deepEqual(loaded.loaded, [`${n}/a:1`, `${n}/a:2`, b.id]);
     assert.equal(d1.resolve(`${n}/a:2`)?.id, a.id);
+    assert.equal(d1.resolve(`${n}/a:2`)?.manifestDigest, a.manifestDigest, 'the manifest digest survives the docker format too');
     assert.equal(d1.resolve(b.id)?.id, b.id);
     assert.equal(readFileSync(join(d1.lowerDirs(a.id)[0]!, 'etc/a'), 'utf8'), 'A');
+    // read as a plain docker-archive (manifest.json only, as older loaders do): the same image ID
+    const plain = await makeTar([...dm].filter(([k]) => k !== 'index.json' && k !== 'oci-layout').map(([name, data]) => ({ name, data })));
+    const d2 = await ImageStore.open(join(dir, 'd2'));
+    assert.deepEqual((await d2.load(streamOf(plain))).loaded, [`${n}/a:1`, `${n}/a:2`, b.id]);
+    assert.equal(d2.resolve(`${n}/a:1`)?.id, a.id);
 
     // OCI layout
     const oci = await collect(src.save([`${n}/a:1`, `${n}/b:1`], 'oci'));

@@ -164,7 +164,12 @@ export function imageRoutes(deps: EngineApiDeps): FastifyPluginAsync {
       const m = /^(.+)\/(json|history|get)$/.exec(rest);
       if (!m) throw notFound(`page not found: GET /images/${rest}`);
       const img = mustResolve(images, m[1]!);
-      if (m[2] === 'json') return deps.imageViews ? deps.imageViews.inspect(img) : imageInspect(img);
+      if (m[2] === 'json') {
+        if (!deps.imageViews) return imageInspect(img);
+        const view = deps.imageViews.inspect(img);
+        const descriptor = await deps.imageViews.descriptor?.(img);
+        return descriptor && isRecord(view) ? { ...view, Descriptor: descriptor } : view;
+      }
       if (m[2] === 'get') return reply.status(200).header('Content-Type', 'application/x-tar').send(images.save([m[1]!], 'docker'));
       const c = isRecord(img.config) ? img.config : {};
       const hist = Array.isArray(c['history']) ? c['history'].filter(isRecord) : [];

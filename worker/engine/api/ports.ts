@@ -87,6 +87,13 @@ export interface ContainerPort {
   /** image IDs used by any container (for rmi / prune) */
   imageInUse?(imageId: string): boolean;
   prune?(opts?: unknown): unknown;
+  /** docker cp: the stat of a path in the container, a tar of it, a tar extracted into a directory */
+  statPath?(id: string, path: string): Promise<unknown>;
+  getArchive?(id: string, path: string): Promise<{ stat: unknown; stream: NodeJS.ReadableStream }>;
+  putArchive?(id: string, path: string, tar: NodeJS.ReadableStream): Promise<void>;
+  /** docker export: the root filesystem as a tar */
+  export?(id: string): Promise<NodeJS.ReadableStream>;
+  rename?(id: string, name: string): Promise<void>;
 }
 
 export interface NetworkPort {
@@ -105,7 +112,12 @@ export interface EngineApiDeps {
   containers?: ContainerPort;
   networks?: NetworkPort;
   /** the image store's own Docker views (fall back to the API's) */
-  imageViews?: { inspect(r: ImageRecordView): unknown; summary(r: ImageRecordView): unknown };
+  imageViews?: {
+    inspect(r: ImageRecordView): unknown;
+    summary(r: ImageRecordView): unknown;
+    /** the OCI descriptor of the image's manifest (inspect's `Descriptor`, API 1.46+) */
+    descriptor?(r: ImageRecordView): Promise<{ mediaType: string; digest: string; size: number } | undefined>;
+  };
   /** container connect/disconnect go through the container manager when it offers them */
   connect?(network: string, container: string, body: unknown): Promise<unknown>;
   disconnect?(network: string, container: string, force: boolean): Promise<unknown>;

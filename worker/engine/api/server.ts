@@ -10,6 +10,7 @@ import { ApiError, errorBody, toApiError } from './errors.js';
 import { buildRoutes } from './build-route.js';
 import { containerRoutes } from './containers.js';
 import { eventRoutes } from './events-route.js';
+import { containerFileRoutes } from './container-files.js';
 import { execRoutes } from './exec.js';
 import { handleUpgrade } from './hijack.js';
 import { imageRoutes } from './images.js';
@@ -98,6 +99,7 @@ export function buildApi(deps: EngineApiDeps, opts: BuildApiOptions = {}): Fasti
   void app.register(imageRoutes(deps));
   void app.register(buildRoutes(deps));
   void app.register(containerRoutes(deps));
+  void app.register(containerFileRoutes(deps));
   void app.register(execRoutes(deps));
   for (const plugin of opts.plugins ?? []) void app.register(plugin);
   return app;

@@ -1,14 +1,13 @@
 /**
- * `docker save`: images as a tar stream, either in the docker-archive format (manifest.json,
- * `<config hex>.json`, `<diffid hex>/layer.tar`, repositories) or as an OCI image layout
- * (oci-layout, index.json with ref-name annotations, blobs/sha256/…), byte-identical blobs.
+ * `docker save`: images as a tar stream, either as an OCI image layout (oci-layout, index.json with
+ * ref-name annotations, blobs/sha256/…, byte-identical blobs) or, for the docker format, that same
+ * layout which is also a docker-archive (manifest.json, repositories), as Docker Engine 25+ writes it.
  */
 import { Readable } from 'node:stream';
 import { pack, type Pack } from 'tar-stream';
-import { chainIds, hexOf, type Digest } from './digest.js';
+import { hexOf, type Digest } from './digest.js';
 import { badImageInput, imageNotFound } from './errors.js';
 import type { ImageStore } from './image-store.js';
-import { openLayerTar } from './layer-unpack.js';
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, MEDIA } from './oci-types.js';
 import { fullyQualified, normalizeRef, parseRef, splitTagged } from './reference.js';
 
@@ -76,10 +75,17 @@ export function saveImages(store: ImageStore, refs: string[], format: SaveFormat
   return out;
 }
 
+/**
+ * Docker's own `docker save` since Engine 25 (API 1.44): an OCI image layout that is a docker-archive
+ * too — oci-layout, index.json and blobs/sha256/… plus manifest.json (Config and Layers pointing into
+ * blobs/) and repositories. The layer blobs are the stored ones, byte for byte (docker load and skopeo
+ * decompress them), so the archive keeps the manifest digest as well as the image ID, and skopeo
+ * (`oci:`) and umoci read it as it is.
+ */
 async function writeDocker(store: ImageStore, list: Wanted[], p: Pack): Promise<void> {
+  await writeOci(store, list, p);
   const manifest: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
   const repositories: Record<string, Record<string, string>> = {};
-  const writtenLayers = new Set<string>();
   const byId = new Map<Digest, string[]>();
   for (const w of list) {
     const tags = byId.get(w.id) ?? [];
@@ -88,25 +94,12 @@ async function writeDocker(store: ImageStore, list: Wanted[], p: Pack): Promise<
   }
   for (const [id, tags] of byId) {
     const docs = store.documents(id);
-    const configName = `${hexOf(id)}.json`;
-    await entry(p, configName, await store.blobs.read(id));
-    const layerNames: string[] = [];
-    const chains = chainIds(docs.config.rootfs.diff_ids);
-    for (let i = 0; i < docs.manifest.layers.length; i++) {
-      const diffId = docs.config.rootfs.diff_ids[i]!;
-      const name = `${hexOf(diffId)}/layer.tar`;
-      layerNames.push(name);
-      if (writtenLayers.has(name)) continue;
-      writtenLayers.add(name);
-      const info = store.layers.get(chains[i]!);
-      if (info === undefined) throw new Error(`layer ${chains[i]!} is missing`);
-      await streamEntry(p, name, info.diffSize, await openLayerTar(store.blobs.path(docs.manifest.layers[i]!.digest)));
-    }
-    manifest.push({ Config: configName, RepoTags: tags.length > 0 ? tags : null, Layers: layerNames });
-    const top = layerNames[layerNames.length - 1];
+    const layerNames = docs.manifest.layers.map((l) => `blobs/sha256/${hexOf(l.digest)}`);
+    manifest.push({ Config: `blobs/sha256/${hexOf(id)}`, RepoTags: tags.length > 0 ? tags : null, Layers: layerNames });
+    const top = docs.manifest.layers[docs.manifest.layers.length - 1];
     for (const t of tags) {
       const { name, tag } = splitTagged(t);
-      if (top !== undefined) (repositories[name] ??= {})[tag] = top.split('/')[0]!;
+      if (top !== undefined) (repositories[name] ??= {})[tag] = hexOf(top.digest);
     }
   }
   await entry(p, 'manifest.json', Buffer.from(JSON.stringify(manifest)));
