@@ -64,6 +64,27 @@ async function drain(s: AsyncIterable<unknown>): Promise<void> {
   }
 }
 
+/**
+ * Makes sure every parent of `rel` inside `dir` is a real directory (creating missing ones when
+ * `create`): an entry never lands, and a hardlink never points, through a symlink an earlier entry
+ * planted (which could lead anywhere on the host).
+ */
+async function realParents(dir: string, rel: string, entry: string, create = true): Promise<void> {
+  let cur = dir;
+  for (const part of rel.split('/').slice(0, -1)) {
+    cur = join(cur, part);
+    let st;
+    try {
+      st = await lstat(cur);
+    } catch {
+      if (!create) throw new BuildError(400, `build context entry ${JSON.stringify(entry)} points at a path that is not in the context`);
+      await mkdir(cur, { mode: 0o755 });
+      continue;
+    }
+    if (!st.isDirectory()) throw new BuildError(400, `build context entry ${JSON.stringify(entry)} goes through a symlink or a file (${part})`);
+  }
+}
+
 /** Unpacks the context tar into `dir` (which must exist and be empty). */
 export async function unpackContext(input: Readable | NodeJS.ReadableStream, dir: string): Promise<void> {
   let tarStream: Readable;
@@ -86,11 +107,7 @@ export async function unpackContext(input: Readable | NodeJS.ReadableStream, dir
         continue;
       }
       const target = join(dir, rel);
-      const parent = join(dir, ...rel.split('/').slice(0, -1));
-      await mkdir(parent, { recursive: true });
-      // never write through a symlink that an earlier entry planted
-      const parentStat = await lstat(parent);
-      if (!parentStat.isDirectory()) throw new BuildError(400, `build context entry ${JSON.stringify(h.name)} goes through a symlink or file`);
+      await realParents(dir, rel, h.name);
       await rm(target, { recursive: h.type !== 'directory', force: true }).catch(() => undefined);
       const mode = (h.mode ?? 0o644) & 0o7777;
       switch (h.type) {
@@ -106,7 +123,10 @@ export async function unpackContext(input: Readable | NodeJS.ReadableStream, dir
           break;
         case 'link': {
           await drain(entry);
-          const src = join(dir, safeRel(h.linkname ?? ''));
+          const srcRel = safeRel(h.linkname ?? '');
+          await realParents(dir, srcRel, h.name, false);
+          const src = join(dir, srcRel);
+          if (!(await lstat(src)).isFile()) throw new BuildError(400, `build context entry ${JSON.stringify(h.name)} is a hardlink to something that is not a file of the context`);
           await link(src, target);
           break;
         }
