@@ -9,7 +9,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createServer, type Server } from 'node:http';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { pino } from 'pino';
 import { controlGateway } from '../manager/controlapi/control-gateway.js';
 import { swarmLifecycleRoutes } from '../manager/controlapi/swarm-lifecycle-routes.js';
@@ -40,6 +42,7 @@ interface DaemonFlags {
   raftTickMs?: number;
   rolePollMs?: number;
   statusPeriodMs?: number;
+  metricsAddr?: string;
   insecureRegistry: string[];
   executor: 'engine' | 'sim';
 }
@@ -54,6 +57,32 @@ function msArg(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new InvalidArgumentError('expected milliseconds between 1 and 600000');
   return n;
+}
+
+/**
+ * Prometheus metrics on host:port (GET /metrics): the process's own, and while this node is a manager
+ * its Raft (term, leader, commit/applied index, proposal latency) and store/dispatcher gauges.
+ */
+async function serveMetrics(addr: string, swarmMetrics: () => Registry | undefined): Promise<Server> {
+  const base = new Registry();
+  collectDefaultMetrics({ register: base, prefix: 'shoald_' });
+  const hp = parseHostPort(addr, '--metrics-addr', 9323);
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    const regs = [base, swarmMetrics()].filter((r): r is Registry => r !== undefined);
+    Registry.merge(regs).metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': base.contentType }).end(text),
+      (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${(e as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(hp.port, hp.host, () => resolve());
+  });
+  return server;
 }
 
 function addrArg(v: string): string {
@@ -162,6 +191,15 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     process.exit(1);
   }
   log.info({ socket, dataRoot: flags.dataRoot, execRoot: flags.execRoot }, 'API listening');
+  let metrics: Server | undefined;
+  if (flags.metricsAddr) {
+    try {
+      metrics = await serveMetrics(flags.metricsAddr, () => swarm.metrics());
+      log.info({ addr: flags.metricsAddr }, 'metrics listening');
+    } catch (e) {
+      log.error({ err: (e as Error).message, addr: flags.metricsAddr }, 'cannot serve metrics');
+    }
+  }
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;
@@ -172,6 +210,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     void (async () => {
       engine.events.close();
       await app.close().catch(() => undefined);
+      metrics?.close();
       await swarm.stop().catch(() => undefined);
       await peers.close().catch(() => undefined);
       await engine.close().catch(() => undefined);
@@ -200,6 +239,7 @@ export function daemonCommand(): Command {
     .option('--listen-addr <addr>', 'swarm listen address host[:port] used when swarm init/join leaves it to the default (0.0.0.0:2377)', addrArg)
     .option('--advertise-addr <addr>', 'swarm advertise address ip[:port] used when swarm init/join gives none', addrArg)
     .option('--hostname <name>', 'the node hostname the swarm shows (default: the host name)')
+    .option('--metrics-addr <addr>', 'serve Prometheus metrics on host:port (GET /metrics)', addrArg)
     .option('--insecure-registry <host>', 'a registry spoken to in plain HTTP besides loopback: host[:port] or an IPv4 CIDR (repeatable)', insecureRegistryArg, [])
     .addOption(new Option('--executor <kind>', 'how tasks run: engine (containers) or sim (simulated, for control-plane tests)').choices(['engine', 'sim']).default('engine').hideHelp())
     .addOption(new Option('--raft-tick-ms <ms>', 'raft tick (default 100)').argParser(msArg).hideHelp())

@@ -29,6 +29,7 @@ import { grpcCode, grpcMessage, leaderAddrOf, RpcError, unary } from './grpc-jso
 import { LeaderForwarder, NO_LEADER_MESSAGE } from './leader-forwarder.js';
 import { logSourceOf } from './log-source.js';
 import type { LeaderLoop, Logger } from './leader-loop.js';
+import { managerRegistry } from './manager-metrics.js';
 import { ManagerStatusLoop } from './manager-status-loop.js';
 import { JOIN_PATH, MEMBERS_PATH, membershipService, type JoinResponse } from './membership-service.js';
 import type { RaftView } from './raft-view.js';
@@ -71,6 +72,7 @@ export interface ManagerOptions {
   log: Logger;
   /** more control API plugins over this manager's store (SERVICES' secrets, configs, logs) */
   controlPlugins?: (store: ReplicatedStore) => FastifyPluginAsync[];
+  /** ignored: each Manager has its own registry (`metrics`), so a later promotion registers afresh */
   registry?: Registry;
   /** told when Raft stops itself after a storage failure */
   onFatal?: (e: Error) => void;
@@ -96,6 +98,8 @@ export class Manager {
   /** this manager's access to the secrets key (wrapped for its TLS key in the Cluster object) */
   private readonly keyring: SecretKeyring;
   private readonly loops: LeaderLoop[];
+  /** Raft's metrics and the manager's (store objects, tasks by state, sessions, leadership) */
+  readonly metrics: Registry;
   private raftNode: RaftNode | undefined;
   private transport: GrpcTransport | undefined;
   private app: FastifyInstance | undefined;
@@ -129,6 +133,7 @@ export class Manager {
       leaderAddr: () => this.leaderAddr(),
       revealSecret: (s) => this.keyring.reveal(s),
     });
+    this.metrics = managerRegistry({ store: this.store, sessions: () => this.dispatcher.sessionCount, isLeader: () => this.isLeader });
     const view = this.raftView();
     this.loops = [this.dispatcher, ...serviceLoops(), this.keyring.loop(), new RoleManager(view), new ManagerStatusLoop(view, undefined, this.timing.statusPeriodMs)];
   }
@@ -222,7 +227,7 @@ export class Manager {
       electionTicks: this.timing.electionTicks,
       heartbeatTicks: this.timing.heartbeatTicks,
       ...(this.timing.requestTimeoutMs ? { requestTimeoutMs: this.timing.requestTimeoutMs } : {}),
-      ...(o.registry ? { registry: o.registry } : {}),
+      registry: this.metrics,
       onFatal: (e) => {
         o.log.error({ err: e.message }, 'raft stopped itself');
         o.onFatal?.(e);

@@ -154,6 +154,11 @@ export class SwarmNode {
     };
   }
 
+  /** The manager role's metrics registry while this node is a manager. */
+  metrics(): Registry | undefined {
+    return this.manager?.metrics;
+  }
+
   get localState(): LocalState {
     return this.state;
   }

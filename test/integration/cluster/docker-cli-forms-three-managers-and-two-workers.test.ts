@@ -28,6 +28,18 @@ test('docker CLI forms 3 managers + 2 workers; node ls everywhere; promote, demo
       assert.deepEqual(rows.filter((r) => r.self).map((r) => r.hostname), [name], `${name} marks itself`);
       assert.deepEqual(rows.filter((r) => r.manager === '').map((r) => r.hostname).sort(), ['w1', 'w2']);
     }
+    const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const mx = await until('the leader to count 5 sessions', async () => {
+      const t = await m1.metrics();
+      return metric(t, 'shoal_dispatcher_sessions') === 5 ? t : undefined;
+    });
+    assert.equal(metric(mx, 'shoal_manager_is_leader'), 1);
+    assert.equal(metric(mx, 'shoal_store_objects{table="nodes"}'), 5);
+    assert.ok(metric(mx, 'shoal_raft_term') >= 1 && metric(mx, 'shoal_raft_commit_index') > 0);
+    assert.match(mx, /^shoal_raft_proposal_duration_seconds_count \d+/m);
+    assert.equal(metric(await lab.host('m2').metrics(), 'shoal_manager_is_leader'), 0);
+    assert.doesNotMatch(await lab.host('w1').metrics(), /shoal_raft_term/, 'a worker has no raft metrics');
+
     const w1 = lab.host('w1');
     const refused = await w1.docker(['node', 'ls']);
     assert.equal(refused.code, 1);

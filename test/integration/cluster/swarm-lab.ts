@@ -20,7 +20,7 @@ const ROOT = new URL('../../../../', import.meta.url).pathname;
  * and a daemon (re)started in the middle of a rebuild would load half-written modules. Copied until
  * two copies agree; node_modules, proto/ and deploy/ are linked.
  */
-async function snapshotApp(dir: string): Promise<string> {
+export async function snapshotApp(dir: string): Promise<string> {
   const app = join(dir, 'app');
   const parts = ['cli', 'manager', 'worker'];
   const list = async (base: string): Promise<string[]> => {
@@ -88,6 +88,17 @@ export class SwarmHost {
     return `${this.ip}:${this.port}`;
   }
 
+  /** host:port of its Prometheus metrics */
+  get metricsAddr(): string {
+    return `${this.ip}:${this.port + 1}`;
+  }
+
+  async metrics(): Promise<string> {
+    const r = await fetch(`http://${this.metricsAddr}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    if (r.status !== 200) throw new Error(`metrics of ${this.name}: ${r.status}`);
+    return r.text();
+  }
+
   get env(): NodeJS.ProcessEnv {
     return { DOCKER_HOST: `unix://${this.socket}`, SHOAL_HOST: `unix://${this.socket}`, DOCKER_CONFIG: join(this.dir, 'docker-config') };
   }
@@ -102,7 +113,7 @@ export class SwarmHost {
 
   daemonArgs(): string[] {
     return [this.shoald, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, '--prefix', this.prefix,
-      '--bridge-subnet', this.subnet, '--hostname', this.name, '--listen-addr', this.addr, '--log-level', 'info', '--role-poll-ms', '300',
+      '--bridge-subnet', this.subnet, '--hostname', this.name, '--listen-addr', this.addr, '--metrics-addr', this.metricsAddr, '--log-level', 'info', '--role-poll-ms', '300',
       // control-plane tests simulate tasks (shoald runs real containers by default)
       '--executor', this.executor];
   }
