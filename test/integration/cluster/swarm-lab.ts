@@ -252,13 +252,15 @@ export class SwarmLab {
   }
 
   /** docker swarm init on `first`, then joins: managers with the manager token, workers with the worker's. */
-  async form(first: string, managers: string[], workers: string[], initArgs: string[] = []): Promise<{ workerToken: string; managerToken: string }> {
+  async form(first: string, managers: string[], workers: string[], opts: { initArgs?: string[]; via?: Record<string, string> } = {}): Promise<{ workerToken: string; managerToken: string }> {
     const h = this.host(first);
-    await h.dockerOk(['swarm', 'init', '--advertise-addr', h.ip, ...initArgs]);
+    await h.dockerOk(['swarm', 'init', '--advertise-addr', h.ip, ...(opts.initArgs ?? [])]);
     const managerToken = (await h.dockerOk(['swarm', 'join-token', '-q', 'manager'])).trim();
     const workerToken = (await h.dockerOk(['swarm', 'join-token', '-q', 'worker'])).trim();
-    for (const m of managers) await this.host(m).dockerOk(['swarm', 'join', '--token', managerToken, h.addr]);
-    await Promise.all(workers.map((w) => this.host(w).dockerOk(['swarm', 'join', '--token', workerToken, h.addr])));
+    // `via`: join through another (already joined) manager than the first one
+    const through = (name: string): string => this.host(opts.via?.[name] ?? first).addr;
+    for (const m of managers) await this.host(m).dockerOk(['swarm', 'join', '--token', managerToken, through(m)]);
+    await Promise.all(workers.map((w) => this.host(w).dockerOk(['swarm', 'join', '--token', workerToken, through(w)])));
     return { workerToken, managerToken };
   }
 
