@@ -1,5 +1,5 @@
 // Five shoald processes on distinct loopback addresses with separate data roots form a swarm through
-// the real docker CLI: `docker node ls` on every manager lists 5 Ready nodes with one Leader and two
+// the real docker CLI (two of them joining through a follower): `docker node ls` on every manager lists 5 Ready nodes with one Leader and two
 // Reachable; a worker answers Docker's 503; promote, demote and drain work and show everywhere;
 // dockerode's listNodes and swarmInspect work unversioned and versioned.
 import { test } from 'node:test';
@@ -11,7 +11,8 @@ test('docker CLI forms 3 managers + 2 workers; node ls everywhere; promote, demo
   const lab = await SwarmLab.start(['m1', 'm2', 'm3', 'w1', 'w2']);
   try {
     const t0 = Date.now();
-    await lab.form('m1', ['m2', 'm3'], ['w1', 'w2']);
+    // m3 and w2 join through a follower: their CA requests and Raft join are forwarded to the leader
+    await lab.form('m1', ['m2', 'm3'], ['w1', 'w2'], { via: { m3: 'm2', w2: 'm2' } });
     const formedMs = Date.now() - t0;
     const m1 = lab.host('m1');
     const info = JSON.parse(await m1.dockerOk(['info', '--format', '{{json .Swarm}}'])) as Record<string, unknown>;
