@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,5 +72,23 @@ test('copy: files into a directory, a directory\'s contents, owners and modes as
     assert.equal((await lstat(join(root, 'opt'))).uid, 1500, 'created parents get the owner');
     assert.equal((await lstat(join(root, 'opt', 'app', 'one'))).mode & 0o777, 0o700);
     assert.equal(await readFile(join(root, 'renamed'), 'utf8'), '1');
+  });
+});
+
+test('copying through the image\'s own absolute links stays inside the root (chroot semantics, never the host)', async () => {
+  await withDirs(async (ctx, root) => {
+    const hostDir = join(ctx, '..', 'host-victim');
+    await mkdir(hostDir);
+    await mkdir(join(root, 'usr', 'lib'), { recursive: true });
+    await symlink('/usr/lib', join(root, 'lib'));
+    await symlink(hostDir, join(root, 'evil'));
+    await mkdir(join(ctx, 'tree', 'lib'), { recursive: true });
+    await mkdir(join(ctx, 'tree', 'evil'), { recursive: true });
+    await writeFile(join(ctx, 'tree', 'lib', 'libx.so'), 'x');
+    await writeFile(join(ctx, 'tree', 'evil', 'pwned'), 'y');
+    await copySources(root, await findSources(ctx, ['tree'], 'build context'), '/', true, { owner: { uid: 0, gid: 0 } });
+    assert.equal(await readFile(join(root, 'usr', 'lib', 'libx.so'), 'utf8'), 'x', 'the image\'s /lib -> /usr/lib is followed inside the image');
+    assert.equal(await readFile(join(root, hostDir, 'pwned'), 'utf8'), 'y', 'an absolute link is resolved under the root');
+    assert.ok(!existsSync(join(hostDir, 'pwned')), 'the host directory is untouched');
   });
 });

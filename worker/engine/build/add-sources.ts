@@ -39,7 +39,11 @@ export async function isArchive(file: string): Promise<boolean> {
   }
 }
 
-/** Unpacks an archive into a directory of the mounted root (owners and modes as archived). */
+/**
+ * Unpacks an archive into an empty scratch directory (owners and modes as archived); the caller
+ * copies the result into the image, resolving paths inside its root. tar(1) never writes into the
+ * image itself, where a link such as /lib -> /usr/lib would lead it to the host's directories.
+ */
 export async function extractArchive(file: string, dir: string): Promise<void> {
   try {
     await runTool('tar', ['-xf', file, '-C', dir, '--same-owner', '--same-permissions', '--no-overwrite-dir'], { timeoutMs: 600_000 });

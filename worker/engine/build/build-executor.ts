@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { JsonMessage } from '../api/jsonmessage.js';
 import type { Digest } from '../image/digest.js';
 import type { ImageRecord } from '../image/image-record.js';
@@ -364,9 +365,12 @@ class Run {
           const layer = await withSnapshot(this.d.store, lowers, async (rootfs, upper) => {
             const owner = chown !== undefined ? await resolveChown(rootfs, chown) : { uid: 0, gid: 0 };
             const plain: Source[] = [];
-            for (const s of sources) {
+            for (const [i, s] of sources.entries()) {
               if (ins.kind === 'add' && !s.isDir && (await isArchive(s.path))) {
-                await extractArchive(s.path, await mkdirInRoot(rootfs, dest, owner));
+                const out = join(tmp, `x${i}`);
+                await mkdir(out);
+                await extractArchive(s.path, out);
+                await copySources(rootfs, [{ path: out, rel: '', isDir: true }], dest, true, { owner, keepOwner: true });
               } else plain.push(s);
             }
             if (plain.length > 0) await copySources(rootfs, plain, dest, destIsDirByName || many, { owner, ...(chmod !== undefined ? { chmod } : {}) });

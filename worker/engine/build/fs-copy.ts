@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
 import { BuildError } from './build-error.js';
 import { hasWildcard, patternToRegExp, type IgnoreMatcher } from './path-match.js';
@@ -170,8 +170,24 @@ export async function resolveChown(rootfs: string, spec: string): Promise<Owner>
 
 export interface CopyOptions {
   owner: Owner;
-  /** keep the source's owner instead (ADD of an archive, COPY --from without --chown keeps nothing: dockerd resets to 0) */
+  /** keep each source file's own owner (what ADD does with the contents of an archive) */
+  keepOwner?: boolean;
   chmod?: number;
+}
+
+/**
+ * Makes `host` (a path already resolved inside the root) a directory, creating missing parents;
+ * new directories get the owner.
+ */
+async function ensureDir(rootfs: string, host: string, owner: Owner, what: string): Promise<void> {
+  if (host !== rootfs && !host.startsWith(`${rootfs}/`)) throw new BuildError(500, `${host} is outside the root ${rootfs}`);
+  const st = await lstatOrUndefined(host);
+  if (st?.isDirectory()) return;
+  if (st !== undefined) throw new BuildError(400, `cannot create directory ${what}: ${host.slice(rootfs.length) || '/'} exists and is not a directory`);
+  await ensureDir(rootfs, dirname(host), owner, what);
+  await mkdir(host, { mode: 0o755 });
+  await chmod(host, 0o755);
+  await lchown(host, owner.uid, owner.gid);
 }
 
 /** mkdir -p inside the root; new directories get the owner. Returns the host path. */
@@ -180,55 +196,54 @@ export async function mkdirInRoot(rootfs: string, containerDir: string, owner: O
   let cur = '';
   for (const part of parts) {
     cur = `${cur}/${part}`;
-    const host = await resolveInRoot(rootfs, cur, true);
-    let st: Stats | undefined;
-    try {
-      st = await lstat(host);
-    } catch {
-      st = undefined;
-    }
-    if (st === undefined) {
-      await mkdir(host, { mode: 0o755 });
-      await chmod(host, 0o755);
-      await lchown(host, owner.uid, owner.gid);
-    } else if (!st.isDirectory()) {
-      throw new BuildError(400, `cannot create directory ${containerDir}: ${cur} exists and is not a directory`);
-    }
+    await ensureDir(rootfs, await resolveInRoot(rootfs, cur, true), owner, containerDir);
   }
   return resolveInRoot(rootfs, containerDir, true);
 }
 
-async function copyEntry(src: string, dst: string, o: CopyOptions, top: boolean): Promise<void> {
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Copies `src` (a host path, never followed if it is a link) to the container path `dst`. Every
+ * destination path is resolved inside the root as a chroot would (an image's `/lib -> /usr/lib`
+ * leads to the image's /usr/lib, never the host's); a leaf that exists is replaced, a directory merged.
+ */
+async function copyEntry(rootfs: string, src: string, dst: string, o: CopyOptions, top: boolean): Promise<void> {
   const st = await lstat(src);
+  const owner = o.keepOwner ? { uid: st.uid, gid: st.gid } : o.owner;
   if (st.isDirectory()) {
-    let existing: Stats | undefined;
-    try {
-      existing = await lstat(dst);
-    } catch {
-      existing = undefined;
-    }
-    if (existing !== undefined && !existing.isDirectory()) await rm(dst, { force: true });
-    if (existing === undefined || !existing.isDirectory()) await mkdir(dst);
+    const host = await resolveInRoot(rootfs, dst, true);
+    const existing = await lstatOrUndefined(host);
+    if (existing !== undefined && !existing.isDirectory()) await rm(host, { force: true });
+    if (existing === undefined || !existing.isDirectory()) await ensureDir(rootfs, host, owner, dst);
     // the directory a COPY of a directory names is the destination: it keeps its own metadata when it exists
-    if (!top || existing === undefined) {
-      await chmod(dst, o.chmod ?? st.mode & 0o7777);
-      await lchown(dst, o.owner.uid, o.owner.gid);
+    const own = !top || existing === undefined || !existing.isDirectory();
+    if (own) {
+      await chmod(host, o.chmod ?? st.mode & 0o7777);
+      await lchown(host, owner.uid, owner.gid);
     }
-    for (const n of await readdir(src)) await copyEntry(join(src, n), join(dst, n), o, false);
-    if (!top || existing === undefined) await lutimes(dst, st.atime, st.mtime);
+    for (const n of await readdir(src)) await copyEntry(rootfs, join(src, n), posix.join(dst, n), o, false);
+    if (own) await lutimes(host, st.atime, st.mtime);
     return;
   }
-  await rm(dst, { recursive: true, force: true });
-  if (st.isSymbolicLink()) {
-    await symlink(await readlink(src), dst);
-  } else if (st.isFile()) {
-    await copyFile(src, dst);
-    await chmod(dst, o.chmod ?? st.mode & 0o7777);
-  } else {
-    return; // devices, fifos and sockets are not copied
+  if (!st.isSymbolicLink() && !st.isFile()) return; // devices, fifos and sockets are not copied
+  const parent = await resolveInRoot(rootfs, posix.dirname(dst), true);
+  await ensureDir(rootfs, parent, owner, posix.dirname(dst));
+  const leaf = join(parent, posix.basename(dst));
+  await rm(leaf, { recursive: true, force: true });
+  if (st.isSymbolicLink()) await symlink(await readlink(src), leaf);
+  else {
+    await copyFile(src, leaf);
+    await chmod(leaf, o.chmod ?? st.mode & 0o7777);
   }
-  await lchown(dst, o.owner.uid, o.owner.gid);
-  await lutimes(dst, st.atime, st.mtime);
+  await lchown(leaf, owner.uid, owner.gid);
+  await lutimes(leaf, st.atime, st.mtime);
 }
 
 /**
@@ -237,23 +252,18 @@ async function copyEntry(src: string, dst: string, o: CopyOptions, top: boolean)
  * (it ends with "/", there are several sources, or it already is one).
  */
 export async function copySources(rootfs: string, sources: readonly Source[], dest: string, destIsDir: boolean, o: CopyOptions): Promise<void> {
-  let destStat: Stats | undefined;
-  try {
-    destStat = await lstat(await resolveInRoot(rootfs, dest, true));
-  } catch {
-    destStat = undefined;
-  }
+  const destStat = await lstatOrUndefined(await resolveInRoot(rootfs, dest, true));
   const intoDir = destIsDir || destStat?.isDirectory() === true;
   for (const s of sources) {
     if (s.isDir) {
-      const d = await mkdirInRoot(rootfs, dest, o.owner);
-      await copyEntry(s.path, d, o, true);
+      await mkdirInRoot(rootfs, dest, o.owner);
+      await copyEntry(rootfs, s.path, dest, o, true);
     } else if (intoDir) {
-      const d = await mkdirInRoot(rootfs, dest, o.owner);
-      await copyEntry(s.path, join(d, posix.basename(s.rel === '' ? s.path : s.rel)), o, false);
+      await mkdirInRoot(rootfs, dest, o.owner);
+      await copyEntry(rootfs, s.path, posix.join(dest, posix.basename(s.rel === '' ? s.path : s.rel)), o, false);
     } else {
-      const parent = await mkdirInRoot(rootfs, posix.dirname(dest), o.owner);
-      await copyEntry(s.path, join(parent, posix.basename(dest)), o, false);
+      await mkdirInRoot(rootfs, posix.dirname(dest), o.owner);
+      await copyEntry(rootfs, s.path, dest, o, false);
     }
   }
 }
