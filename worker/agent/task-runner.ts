@@ -30,6 +30,7 @@ export class TaskRunner {
   private waiting = false;
   private removed = false;
   private stopping = false;
+  private starting = false;
 
   constructor(
     public task: Task,
@@ -42,6 +43,11 @@ export class TaskRunner {
 
   update(task: Task): void {
     this.task = task;
+    // a start still waiting (e.g. for a health check) is cut short by a shutdown, as moby's controller does
+    if (this.starting && !this.stopping && stateOrder(task.DesiredState) > stateOrder('running')) {
+      this.stopping = true;
+      void this.executor.shutdown(task).catch(() => undefined);
+    }
     this.kick();
   }
 
@@ -97,11 +103,16 @@ export class TaskRunner {
       case 'start': {
         this.report('starting', 'starting');
         let r;
+        this.starting = true;
         try {
           r = await this.executor.start(t);
         } catch (e) {
+          if (this.stopping) return true; // stopped while starting: the shutdown step reports it
           return this.fail(e);
+        } finally {
+          this.starting = false;
         }
+        if (stateOrder(this.task.DesiredState) > stateOrder('running')) return true; // → shutdown
         this.watchExit();
         return this.report('running', 'started', {
           ContainerStatus: { ContainerID: r.containerId, PID: r.pid },

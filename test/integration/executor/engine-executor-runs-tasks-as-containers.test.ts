@@ -175,7 +175,16 @@ test('engine executor: a health check holds the task in STARTING until healthy; 
     await until('never-healthy task failed', () => r3.last().State === 'failed', 60_000);
     assert.deepEqual(r3.states, ['accepted', 'preparing', 'ready', 'starting', 'failed']);
     assert.equal(r3.last().Err, 'unhealthy container');
-    for (const x of [t, u, n]) await ex.remove(x);
+
+    // still waiting to be healthy when the manager wants it stopped: the start is cut short, SHUTDOWN
+    const w = task({ service: 'waiting', spec: { ContainerSpec: { Image: 'busybox', Command: ['sleep', '1000'], Healthcheck: { ...health, Test: ['CMD', 'false'], StartPeriod: 600_000_000_000 }, StopGracePeriod: 0 } } });
+    const r4 = run(ex, w);
+    await until('waiting task starting', () => ex.containerOf(w.ID)?.state.status === 'running' && r4.last().State === 'starting');
+    r4.runner.update({ ...w, DesiredState: 'shutdown' });
+    await until('waiting task shut down', () => r4.last().State === 'shutdown' || r4.last().State === 'failed');
+    assert.deepEqual(r4.states, ['accepted', 'preparing', 'ready', 'starting', 'shutdown']);
+    assert.equal(ex.containerOf(w.ID)!.state.status, 'exited');
+    for (const x of [t, u, n, w]) await ex.remove(x);
   } finally {
     await h.cleanup();
   }
