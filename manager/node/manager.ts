@@ -387,12 +387,25 @@ export class Manager {
     }
   }
 
+  /**
+   * A leader that stops on purpose hands leadership to a reachable voter first (within 2 s), so the
+   * others need not wait out an election timeout.
+   */
+  private async handOver(): Promise<void> {
+    const r = this.raftNode;
+    if (!r?.isLeader) return;
+    const to = this.voters().find((v) => v.id !== this.o.raftId && v.reachable);
+    if (!to) return;
+    await Promise.race([r.transferLeadership(to.id).catch(() => undefined), sleep(2000)]);
+  }
+
   /** Stops the loops, Raft and the server. The Raft log stays on disk (a restart resumes). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.watchTimer);
     await this.transition?.catch(() => undefined);
+    await this.handOver();
     if (this.leading) await this.becomeFollower();
     this.forwarder.close();
     await this.raftNode?.stop().catch(() => undefined);

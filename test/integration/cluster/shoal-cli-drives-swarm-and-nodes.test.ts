@@ -17,7 +17,7 @@ async function shoalOk(h: SwarmHost, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-test('shoal swarm and node commands: init, join, join-token, update, ls, inspect, ps, promote, demote, update, rm, leave', async () => {
+test('shoal swarm and node commands: init, join, join-token, update, ls, inspect, ps, promote, demote (the leader too), update, rm, leave', async () => {
   const lab = await SwarmLab.start(['m1', 'm2', 'w1']);
   SHOAL = lab.shoalCli;
   try {
@@ -74,6 +74,14 @@ test('shoal swarm and node commands: init, join, join-token, update, ls, inspect
     await until('w1 down', async () => / w1 +Down/.test(await shoalOk(m1, ['node', 'ls'])), 30_000, 300);
     assert.equal(await shoalOk(m1, ['node', 'rm', 'w1']), 'w1\n');
     assert.doesNotMatch(await shoalOk(m1, ['node', 'ls']), / w1 /);
+
+    // demoting the leader: it hands leadership over first, then the new leader demotes it
+    assert.equal(await shoalOk(m2, ['node', 'demote', 'm1']), 'Manager m1 demoted in the swarm.\n');
+    await until('m2 leads and m1 is a worker', async () => {
+      const out = await shoalOk(m2, ['node', 'ls']);
+      return / m2 +Ready +Active +Leader/.test(out) && /^\S+ +m1 +Ready +Active +\S+$/m.test(out);
+    });
+    await until('m1 refuses control calls', async () => /not a swarm manager/.test((await shoal(m1, ['node', 'ls'])).stderr));
   } catch (e) {
     console.log(lab.logs());
     throw e;
