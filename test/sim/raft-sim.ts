@@ -13,7 +13,7 @@ import { Chaos } from './sim-chaos.js';
 import { SimClients } from './sim-clients.js';
 import { Membership, MEMBERSHIP_PLANS, type MembershipPlan } from './sim-membership.js';
 import { SimNetwork } from './sim-network.js';
-import { DRIVER_MODES, MAX_INFLIGHT_MSGS, SimNode, type Breakage, type DriverMode, type NodeEnv } from './sim-node.js';
+import { DRIVER_MODES, randomFlow, SimNode, type Breakage, type DriverMode, type NodeEnv } from './sim-node.js';
 import { emptyStats, type SimStats, type World } from './sim-world.js';
 import { DEFAULT_DURATION } from './sim-defaults.js';
 
@@ -27,6 +27,9 @@ export interface SimOptions {
   breakage?: Breakage;
   /** Forced driver mode; by default the seed chooses. */
   driver?: DriverMode;
+  /** Forced CheckQuorum / PreVote; by default the seed chooses. */
+  checkQuorum?: boolean;
+  preVote?: boolean;
   trace?: (line: string) => void;
 }
 
@@ -66,6 +69,8 @@ export function replayCommand(o: SimOptions): string {
   if (o.membership) cmd += ` --membership ${o.membership}`;
   if (o.breakage && o.breakage !== 'none') cmd += ` --breakage ${o.breakage}`;
   if (o.driver) cmd += ` --driver ${o.driver}`;
+  if (o.checkQuorum !== undefined) cmd += ` --check-quorum ${o.checkQuorum}`;
+  if (o.preVote !== undefined) cmd += ` --pre-vote ${o.preVote}`;
   return cmd;
 }
 
@@ -76,8 +81,10 @@ export function runSim(o: SimOptions): SimReport {
   const monitor = new SafetyMonitor();
   const touched = new Set<SimNode>();
   const plan = o.membership ?? MEMBERSHIP_PLANS[rnd(MEMBERSHIP_PLANS.length)]!;
-  const checkQuorum = rnd(2) === 0;
-  const preVote = rnd(2) === 0;
+  let checkQuorum = rnd(2) === 0;
+  let preVote = rnd(2) === 0;
+  if (o.checkQuorum !== undefined) checkQuorum = o.checkQuorum;
+  if (o.preVote !== undefined) preVote = o.preVote;
   const nodes = new Map<NodeId, SimNode>();
   const w: World = {
     q, rnd, nodes, stats, chaos: true, removed: new Set(), trace: o.trace, breakage: o.breakage ?? 'none',
@@ -94,7 +101,7 @@ export function runSim(o: SimOptions): SimReport {
   });
   let membership: Membership | undefined;
   const env: NodeEnv = {
-    q, net: w.net, monitor, seed: o.seed, checkQuorum, preVote, stepDownOnRemoval: rnd(2) === 0, electionTick: 10,
+    q, net: w.net, monitor, seed: o.seed, checkQuorum, preVote, stepDownOnRemoval: rnd(2) === 0, flow: randomFlow(rnd), electionTick: 10,
     snapshotEvery: 12 + rnd(20), keepEntries: rnd(6), breakage: o.breakage ?? 'none', trace: o.trace,
     driver: o.driver ?? DRIVER_MODES[rnd(DRIVER_MODES.length)]!, fsyncDelay: 6, rnd,
     onConfApplied: (node, cc, cs) => membership?.onApplied(node, cc, cs),
@@ -125,7 +132,7 @@ export function runSim(o: SimOptions): SimReport {
   const clients = new SimClients(w, { clients: 3, keys: 3, timeout: 400 });
   const chaos = new Chaos(w, { every: 120, maxDowntime: 600 });
   const config = `nodes=${o.nodes} membership=${membership.describe()} checkQuorum=${checkQuorum} preVote=${preVote} ` +
-    `stepDownOnRemoval=${env.stepDownOnRemoval} ` +
+    `stepDownOnRemoval=${env.stepDownOnRemoval} flow=${JSON.stringify(env.flow)} ` +
     `snapshotEvery=${env.snapshotEvery} keep=${env.keepEntries} driver=${env.driver} breakage=${env.breakage}`;
   o.trace?.(`config: ${config}`);
   clients.start();
@@ -170,7 +177,7 @@ export function runSim(o: SimOptions): SimReport {
           monitor.checkNode(n.id, {
             role: s.softState.role, term: s.hardState.term, commit: s.hardState.commit, applied: s.applied, config: s.config,
             progress: s.progress, incarnation: n.incarnation,
-          }, n.applied, n.disk, MAX_INFLIGHT_MSGS, termOf);
+          }, n.applied, n.disk, env.flow.maxInflightMsgs, termOf);
         }
       }
     } catch (e) {

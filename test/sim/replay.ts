@@ -2,7 +2,8 @@
 //   node dist/test/sim/replay.js --seed <N> [--nodes 3|5] [--duration T] [--membership none|learner|replace|joint]
 // --nodes and --duration default to what the seed sweep (npm test) used for that seed.
 //                                [--breakage none|forget-vote|lose-acked-entries|local-reads]
-//                                [--driver sync|leader-first|all-first] [--trace]
+//                                [--driver sync|leader-first|all-first] [--check-quorum true|false]
+//                                [--pre-vote true|false] [--trace]
 import { parseArgs } from 'node:util';
 import { replayCommand, runSim, sweepOptions, type SimOptions } from './raft-sim.js';
 import { MEMBERSHIP_PLANS, type MembershipPlan } from './sim-membership.js';
@@ -19,6 +20,8 @@ function main(argv: string[]): number {
       membership: { type: 'string' },
       breakage: { type: 'string', default: 'none' },
       driver: { type: 'string' },
+      'check-quorum': { type: 'string' },
+      'pre-vote': { type: 'string' },
       trace: { type: 'boolean', default: false },
     },
   });
@@ -37,6 +40,12 @@ function main(argv: string[]): number {
   if (dm !== undefined && !DRIVER_MODES.includes(dm as DriverMode)) { console.error(`--driver must be one of ${DRIVER_MODES.join(', ')}`); return 2; }
   const o: SimOptions = { seed, nodes, duration, breakage: b as Breakage };
   if (dm !== undefined) o.driver = dm as DriverMode;
+  for (const [flag, key] of [['check-quorum', 'checkQuorum'], ['pre-vote', 'preVote']] as const) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    if (v !== 'true' && v !== 'false') { console.error(`--${flag} must be true or false`); return 2; }
+    o[key] = v === 'true';
+  }
   if (m !== undefined) o.membership = m as MembershipPlan;
   if (values.trace) o.trace = (line) => console.log(line);
   const r = runSim(o);

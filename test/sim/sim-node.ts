@@ -38,6 +38,8 @@ export interface NodeEnv {
   checkQuorum: boolean;
   preVote: boolean;
   stepDownOnRemoval: boolean;
+  /** Flow-control settings of every node in the run. */
+  flow: FlowSettings;
   electionTick: number;
   /** Compact when more than this many applied entries sit on disk; keep `keepEntries` of them. */
   snapshotEvery: number;
@@ -78,6 +80,28 @@ export type DriverMode = 'sync' | 'leader-first' | 'all-first';
 export const DRIVER_MODES: readonly DriverMode[] = ['sync', 'leader-first', 'all-first'];
 
 export const MAX_INFLIGHT_MSGS = 16;
+
+export interface FlowSettings {
+  /** 1..MAX_INFLIGHT_MSGS */
+  maxInflightMsgs: number;
+  /** 0 = one entry per MsgApp. */
+  maxSizePerMsg: number;
+  /** 0 = no byte limit. */
+  maxInflightBytes: number;
+  /** 0 = no limit on the leader's uncommitted bytes. */
+  maxUncommittedEntriesSize: number;
+}
+
+/** The seed's flow-control settings: small windows and messages exercise probe/replicate/pause paths. */
+export function randomFlow(rnd: RandomInt): FlowSettings {
+  const maxSizePerMsg = [0, 200, 1024, 65536][rnd(4)]!;
+  return {
+    maxInflightMsgs: 1 + rnd(MAX_INFLIGHT_MSGS),
+    maxSizePerMsg,
+    maxInflightBytes: rnd(3) === 0 ? Math.max(maxSizePerMsg, 256) * (1 + rnd(4)) : 0,
+    maxUncommittedEntriesSize: rnd(3) === 0 ? 300 + rnd(2000) : 0,
+  };
+}
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -116,8 +140,10 @@ export class SimNode {
       heartbeatTick: 1,
       storage: this.disk,
       applied: this.applied,
-      maxSizePerMsg: 1024,
-      maxInflightMsgs: MAX_INFLIGHT_MSGS,
+      maxSizePerMsg: this.env.flow.maxSizePerMsg,
+      maxInflightMsgs: this.env.flow.maxInflightMsgs,
+      maxInflightBytes: this.env.flow.maxInflightBytes,
+      maxUncommittedEntriesSize: this.env.flow.maxUncommittedEntriesSize,
       checkQuorum: this.env.checkQuorum,
       preVote: this.env.preVote,
       stepDownOnRemoval: this.env.stepDownOnRemoval,
