@@ -238,7 +238,10 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle, LogBroker {
     const ctx = this.requireRunning();
     this.requireSession(nodeId, sessionId);
     const periodMs = this.tracker.beat(nodeId, ctx.now(), ctx.random());
-    this.armExpiry();
+    // a beat only moves this node's deadline later: the armed timer (at the earliest deadline) stays
+    // right unless this deadline falls before it, so the O(nodes) search is skipped on most beats
+    const d = this.tracker.deadlineOf(nodeId);
+    if (this.expiryAt === undefined || d === undefined || d < this.expiryAt) this.armExpiry();
     return { periodMs };
   }
 
