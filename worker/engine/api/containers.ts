@@ -10,7 +10,8 @@ import { containerId, containerTty, MUX_STREAM, pumpOutput, RAW_STREAM } from '.
 import { encodeFrame } from './stdcopy.js';
 
 export const CONTAINER_LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
-const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+// Docker requires two characters or more; one is accepted here too (the issue's `docker run --name w`)
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const CONDITIONS = ['not-running', 'next-exit', 'removed'] as const;
 
 /** Docker's `since`/`until` for logs: unix seconds (fraction allowed); 0 or absent = no bound. */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { badRequest, conflict, notFound } from './errors.js';
 import type { ContainerRecord } from './types.js';
 
-const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+// Docker requires two characters or more; one is accepted here too (the issue's `docker run --name w`)
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export function validateName(name: string): string {
   if (!NAME_RE.test(name)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);

@@ -5,7 +5,7 @@ import type { VolumeStore } from '../volume/volume-store.js';
 import { badRequest } from './errors.js';
 import type { ContainerCreateBody, ImageRunConfig, ResolvedMount } from './types.js';
 
-const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 function target(t: string | undefined, what: string): string {
   if (!t || !isAbsolute(t)) throw badRequest(`invalid mount config: ${what} target must be an absolute path, got "${t ?? ''}"`);
@@ -65,6 +65,8 @@ export async function planMounts(body: ContainerCreateBody, image: ImageRunConfi
     seen.add(m.destination);
   }
   for (const v of [...Object.keys(image.Volumes ?? {}), ...Object.keys(body.Volumes ?? {})]) {
+    // Docker: "invalid mount config for type volume: invalid mount path: 'v:/data' mount path must be absolute"
+    if (!isAbsolute(v)) throw badRequest(`invalid mount config for type "volume": invalid mount path: '${v}' mount path must be absolute`);
     const dst = posix.normalize(v);
     if (seen.has(dst)) continue;
     seen.add(dst);

@@ -44,7 +44,8 @@ export interface VolumeFilters {
   driver?: string[];
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+// Docker requires two characters or more; one is accepted here too (the issue's `docker volume create v`)
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 interface Meta {
   createdAt: string;
