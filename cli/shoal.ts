@@ -12,6 +12,8 @@ import { registerImageCommands } from './shoal/image-commands.js';
 import { registerNodeCommands } from './shoal/node-commands.js';
 import { FlagError } from './shoal/run-flags.js';
 import { registerServiceCommands } from './shoal/service-commands.js';
+import { registerSecretCommands } from './shoal/secret-commands.js';
+import { registerConfigCommands } from './shoal/config-commands.js';
 import { registerSwarmCommands } from './shoal/swarm-commands.js';
 import { registerSystemCommands } from './shoal/system-commands.js';
 import { registerNetworkCommands, registerVolumeCommands } from './shoal/volume-network-commands.js';
@@ -48,6 +50,8 @@ export function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => voi
   registerNetworkCommands(program, getClient);
   registerSystemCommands(program, getClient);
   registerServiceCommands(program, getClient);
+  registerSecretCommands(program, getClient);
+  registerConfigCommands(program, getClient);
   registerSwarmCommands(program, getClient);
   registerNodeCommands(program, getClient);
   return program;

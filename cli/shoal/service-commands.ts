@@ -1,5 +1,5 @@
 /**
- * `shoal service create|ls|ps|inspect|scale|update|rollback|rm` with docker's flags and output. create,
+ * `shoal service create|ls|ps|inspect|scale|update|rollback|rm|logs` with docker's flags and output. create,
  * scale, update and rollback wait for convergence unless -d, as docker does: poll the service, its
  * up-to-date tasks and the nodes every 200 ms, then watch for UpdateConfig.Monitor before "converged".
  */
@@ -46,6 +46,30 @@ export function parsePublish(v: string): Record<string, unknown> {
   const m = /^(?:(\d+):)?(\d+)(?:\/(tcp|udp|sctp))?$/.exec(v);
   if (!m) throw new FlagError(`invalid publish "${v}": expected [published:]target[/protocol]`);
   return { Protocol: m[3] ?? 'tcp', TargetPort: Number(m[2]), ...(m[1] ? { PublishedPort: Number(m[1]) } : {}), PublishMode: 'ingress' };
+}
+
+/** `--secret s`, `--secret source=s,target=t,uid=0,gid=0,mode=0400` (and --config, whose target is a path). */
+export function parseFileRef(kind: 'secret' | 'config', v: string): Record<string, unknown> {
+  const f = v.includes('=') ? kv(v.split(',')) : { source: v };
+  const source = f['source'] ?? f['src'];
+  if (!source) throw new FlagError(`invalid --${kind} "${v}": source is required`);
+  const mode = f['mode'] !== undefined ? parseInt(f['mode'], 8) : 0o444;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new FlagError(`invalid --${kind} "${v}": mode must be octal`);
+  const target = f['target'] ?? (kind === 'secret' ? source : `/${source}`);
+  return { [kind === 'secret' ? 'SecretName' : 'ConfigName']: source, File: { Name: target, UID: f['uid'] ?? '0', GID: f['gid'] ?? '0', Mode: mode } };
+}
+
+/** Applies --secret-add/--secret-rm (and configs) to a ContainerSpec (in place). */
+function editFileRefs(cs: Record<string, unknown>, kind: 'secret' | 'config', add: string[] | undefined, rm: string[] | undefined): void {
+  if (!add && !rm) return;
+  const key = kind === 'secret' ? 'Secrets' : 'Configs';
+  const nameKey = kind === 'secret' ? 'SecretName' : 'ConfigName';
+  const idKey = kind === 'secret' ? 'SecretID' : 'ConfigID';
+  const gone = new Set(rm ?? []);
+  const keep = asArray(cs[key]).map(asRecord).filter((r) => !gone.has(s(r[nameKey])) && !gone.has(s(r[idKey])));
+  const added = (add ?? []).map((v) => parseFileRef(kind, v));
+  const targets = new Set(added.map((r) => s(asRecord(r['File'])['Name'])));
+  cs[key] = [...keep.filter((r) => !targets.has(s(asRecord(r['File'])['Name']))), ...added];
 }
 
 function memBytes(v: string): number {
@@ -220,6 +244,8 @@ export function registerServiceCommands(program: Command, client: ClientOf): voi
       .option('-l, --label <k=v>', 'service labels', collect)
       .option('--container-label <k=v>', 'container labels', collect)
       .option('--network <n>', 'network attachments', collect)
+      .option('--secret <s>', 'specify secrets to expose to the service (source=…,target=…,uid=…,gid=…,mode=…)', collect)
+      .option('--config <c>', 'specify configurations to expose to the service', collect)
       .option('--endpoint-mode <m>', 'endpoint mode (vip or dnsrr)')
       .option('--no-resolve-image', 'do not query the registry to resolve image digest')
       .option('-q, --quiet', 'suppress progress output'),
@@ -243,6 +269,8 @@ export function registerServiceCommands(program: Command, client: ClientOf): voi
           ...(command.length > 0 ? { Args: command } : {}),
           ...(f['env'] ? { Env: f['env'] } : {}),
           ...(f['containerLabel'] ? { Labels: kv(f['containerLabel'] as string[]) } : {}),
+          ...(f['secret'] ? { Secrets: (f['secret'] as string[]).map((v) => parseFileRef('secret', v)) } : {}),
+          ...(f['config'] ? { Configs: (f['config'] as string[]).map((v) => parseFileRef('config', v)) } : {}),
         },
         Placement: {
           ...(f['constraint'] ? { Constraints: f['constraint'] } : {}),
@@ -400,6 +428,10 @@ export function registerServiceCommands(program: Command, client: ClientOf): voi
       .option('--label-rm <k>', 'remove a label by its key', collect)
       .option('--publish-add <p>', 'add or update a published port', collect)
       .option('--publish-rm <target>', 'remove a published port by its target port', collect)
+      .option('--secret-add <s>', 'add or update a secret on a service', collect)
+      .option('--secret-rm <s>', 'remove a secret', collect)
+      .option('--config-add <c>', 'add or update a config file on a service', collect)
+      .option('--config-rm <c>', 'remove a configuration file', collect)
       .option('--rollback', 'rollback to previous specification')
       .option('-q, --quiet', 'suppress progress output'),
   ).action(async (ref: string, f: UpdateFlags & Record<string, unknown>) => {
@@ -420,6 +452,8 @@ export function registerServiceCommands(program: Command, client: ClientOf): voi
         env = env.filter((e) => !rm.has(e.split('=')[0]!));
         cs['Env'] = [...env, ...((f['envAdd'] as string[]) ?? [])];
       }
+      editFileRefs(cs, 'secret', f['secretAdd'] as string[] | undefined, f['secretRm'] as string[] | undefined);
+      editFileRefs(cs, 'config', f['configAdd'] as string[] | undefined, f['configRm'] as string[] | undefined);
       tt['ContainerSpec'] = cs;
       if (f['constraintAdd'] || f['constraintRm']) {
         const pl = asRecord(tt['Placement']);
@@ -482,5 +516,103 @@ export function registerServiceCommands(program: Command, client: ClientOf): voi
         }
       }
       if (failed) throw failed;
+    });
+
+  svc
+    .command('logs')
+    .argument('<service|task>')
+    .option('-f, --follow', 'follow log output')
+    .option('-n, --tail <n>', 'number of lines to show from the end of the logs (per task)', 'all')
+    .option('-t, --timestamps', 'show timestamps')
+    .option('--since <ts>', 'show logs since a unix timestamp')
+    .option('--details', 'show extra details provided to logs')
+    .option('--raw', 'do not neatly format logs')
+    .option('--no-trunc', 'do not truncate output')
+    .option('--no-task-ids', 'do not include task IDs in output')
+    .option('--no-resolve', 'do not map IDs to names in output')
+    .action(async (ref: string, f: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; details?: boolean; raw?: boolean; trunc?: boolean; taskIds?: boolean; resolve?: boolean }) => {
+      const c = client();
+      const query = { stdout: true, stderr: true, details: true, follow: f.follow === true, tail: f.tail, timestamps: f.timestamps === true, ...(f.since ? { since: f.since } : {}) };
+      let res;
+      let tty = false;
+      try {
+        const svcObj = await getService(c, ref);
+        tty = asRecord(asRecord(asRecord(svcObj['Spec'])['TaskTemplate'])['ContainerSpec'])['TTY'] === true;
+        res = await c.open('GET', `/services/${encodeURIComponent(s(svcObj['ID']))}/logs`, { query, timeoutMs: 60_000 });
+      } catch (e) {
+        if ((e as { status?: number }).status !== 404) throw e;
+        const task = asRecord(await c.json('GET', `/tasks/${encodeURIComponent(ref)}`));
+        tty = asRecord(asRecord(task['Spec'])['ContainerSpec'])['TTY'] === true;
+        res = await c.open('GET', `/tasks/${encodeURIComponent(s(task['ID']))}/logs`, { query, timeoutMs: 60_000 });
+      }
+      const names = new Map<string, string>();
+      const nameOf = async (kind: 'task' | 'node', id: string): Promise<string> => {
+        const key = `${kind}/${id}`;
+        if (!names.has(key)) {
+          let v = id;
+          if (f.resolve !== false) {
+            try {
+              if (kind === 'node') v = s(asRecord(asRecord(await c.json('GET', `/nodes/${id}`))['Description'])['Hostname'], id);
+              else {
+                const t = asRecord(await c.json('GET', `/tasks/${id}`));
+                const svcName = s(asRecord(t['ServiceAnnotations'])['Name']);
+                const slot = n(t['Slot']);
+                const tid = f.trunc === false ? id : id.slice(0, 12);
+                v = `${svcName}.${slot > 0 ? slot : s(t['NodeID'])}${f.taskIds === false ? '' : `.${tid}`}`;
+              }
+            } catch {
+              // keep the ID
+            }
+          }
+          names.set(key, v);
+        }
+        return names.get(key)!;
+      };
+      // one line (after the optional timestamp): "k=v,k=v <text>" as the daemon sends with details=1
+      const render = async (line: string): Promise<string> => {
+        let ts = '';
+        let rest = line;
+        if (f.timestamps) {
+          const sp = rest.indexOf(' ');
+          ts = rest.slice(0, sp + 1);
+          rest = rest.slice(sp + 1);
+        }
+        const sp = rest.indexOf(' ');
+        const attrs = new Map<string, string>();
+        for (const pair of rest.slice(0, Math.max(0, sp)).split(',')) {
+          const eq = pair.indexOf('=');
+          if (eq > 0) attrs.set(decodeURIComponent(pair.slice(0, eq).replace(/\+/g, ' ')), decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' ')));
+        }
+        const text = rest.slice(sp + 1);
+        const extra = [...attrs].filter(([k]) => !k.startsWith('com.docker.swarm.')).map(([k, v]) => `${k}=${v}`).join(',');
+        const body = `${ts}${f.details && extra ? `${extra} ` : ''}${text}`;
+        if (f.raw) return body;
+        const task = await nameOf('task', attrs.get('com.docker.swarm.task.id') ?? '');
+        const node = await nameOf('node', attrs.get('com.docker.swarm.node.id') ?? '');
+        return `${task}@${node}    | ${body}`;
+      };
+      let buf = Buffer.alloc(0);
+      for await (const chunk of res) {
+        buf = Buffer.concat([buf, chunk as Buffer]);
+        for (;;) {
+          let stream = 1;
+          let payload: Buffer;
+          if (tty) {
+            const nl = buf.indexOf(10);
+            if (nl < 0) break;
+            payload = buf.subarray(0, nl + 1);
+            buf = buf.subarray(nl + 1);
+          } else {
+            if (buf.length < 8) break;
+            const len = buf.readUInt32BE(4);
+            if (buf.length < 8 + len) break;
+            stream = buf[0]!;
+            payload = buf.subarray(8, 8 + len);
+            buf = buf.subarray(8 + len);
+          }
+          const out = await render(payload.toString('utf8'));
+          (stream === 2 ? process.stderr : process.stdout).write(out);
+        }
+      }
     });
 }
