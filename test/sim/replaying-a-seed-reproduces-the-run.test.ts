@@ -35,11 +35,12 @@ test('the one command printed for a failing seed, run from the repository root, 
   const run = promisify(execFile);
   const err = await run(process.execPath, args, { cwd: repoRoot, timeout: 60_000 }).then(
     () => assert.fail('the replay exited 0 for a failing seed'),
-    (e: unknown) => e as { code?: number; stdout?: string },
+    (e: unknown) => e as { code?: number; stdout?: string; stderr?: string },
   );
-  assert.equal(err.code, 1, 'the replay must exit 1 on a failure');
-  assert.ok(err.stdout?.includes(`FAILED at ${inProcess.at}`), `replay output lacks the failure point ${inProcess.at}:\n${err.stdout}`);
-  assert.ok(err.stdout?.includes(inProcess.failure!.split('\n')[0]!), `replay output lacks the failure:\n${err.stdout}`);
+  const output = `stdout:\n${err.stdout}\nstderr:\n${err.stderr}`;
+  assert.equal(err.code, 1, `the replay must exit 1 on a failure\n${output}`);
+  assert.ok(err.stdout?.includes(`FAILED at ${inProcess.at}`), `replay output lacks the failure point ${inProcess.at}:\n${output}`);
+  assert.ok(err.stdout?.includes(inProcess.failure!.split('\n')[0]!), `replay output lacks the failure:\n${output}`);
 });
 
 test('a passing seed replays to "ok" with exit code 0', async () => {
