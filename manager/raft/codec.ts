@@ -329,11 +329,128 @@ export function decodeSnapshot(b: Uint8Array): Snapshot {
   return snapshotFrom(decodeWith(t().snapshot, b, 'Snapshot'));
 }
 
-export function encodeMessage(m: Message): Uint8Array {
-  return t().message.encode(m).finish();
+// Messages without a snapshot (every MsgApp, response, heartbeat and vote) are encoded and decoded
+// by hand, like entries: one exact-size buffer, no intermediate objects. A MsgSnap goes through
+// protobufjs. Both sides produce and accept standard protobuf (fields in number order, zeros omitted).
+
+function u64FieldLength(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new CodecError('Message', `cannot encode ${what} ${n}: not a uint53`);
+  return n === 0 ? 0 : 1 + varintLength(n);
 }
 
+function writeU64Field(buf: Uint8Array, off: number, tag: number, n: number): number {
+  if (n === 0) return off;
+  buf[off++] = tag;
+  return writeVarint(buf, off, n);
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  if (m.snapshot !== undefined) return t().message.encode(m).finish();
+  let n = u64FieldLength(m.type, 'type') + u64FieldLength(m.to, 'to') + u64FieldLength(m.from, 'from') +
+    u64FieldLength(m.term, 'term') + u64FieldLength(m.logTerm, 'logTerm') + u64FieldLength(m.index, 'index') +
+    u64FieldLength(m.commit, 'commit') + u64FieldLength(m.rejectHint, 'rejectHint') + (m.reject ? 2 : 0);
+  const lens: number[] = [];
+  for (const e of m.entries) {
+    const l = entryEncodedLength(e);
+    lens.push(l);
+    n += 1 + varintLength(l) + l;
+  }
+  if (m.context.length > 0) n += 1 + varintLength(m.context.length) + m.context.length;
+  const buf = Buffer.allocUnsafe(n);
+  let off = writeU64Field(buf, 0, 0x08, m.type);
+  off = writeU64Field(buf, off, 0x10, m.to);
+  off = writeU64Field(buf, off, 0x18, m.from);
+  off = writeU64Field(buf, off, 0x20, m.term);
+  off = writeU64Field(buf, off, 0x28, m.logTerm);
+  off = writeU64Field(buf, off, 0x30, m.index);
+  for (let i = 0; i < m.entries.length; i++) {
+    buf[off++] = 0x3a;
+    off = writeVarint(buf, off, lens[i]!);
+    off = writeEntry(buf, off, m.entries[i]!);
+  }
+  off = writeU64Field(buf, off, 0x40, m.commit);
+  if (m.reject) { buf[off++] = 0x50; buf[off++] = 1; }
+  off = writeU64Field(buf, off, 0x58, m.rejectHint);
+  if (m.context.length > 0) {
+    buf[off++] = 0x62;
+    off = writeVarint(buf, off, m.context.length);
+    buf.set(m.context, off);
+    off += m.context.length;
+  }
+  if (off !== n) throw new CodecError('Message', `encoded ${off} bytes, expected ${n}`);
+  return new Uint8Array(buf.buffer, buf.byteOffset, n);
+}
+
+/** Reads a varint at `at.off` (moving it); checks the 2^53 bound. */
+function readVarint(b: Uint8Array, at: { off: number }, what: string): number {
+  let v = 0;
+  let mul = 1;
+  for (let k = 0; k < 10; k++) {
+    if (at.off >= b.length) throw new CodecError('Message', `truncated varint in ${what}`);
+    const byte = b[at.off++]!;
+    v += (byte & 0x7f) * mul;
+    if (v > Number.MAX_SAFE_INTEGER) throw new CodecError('Message', `${what} out of range (above 2^53-1)`);
+    if (byte < 0x80) return v;
+    mul *= 128;
+  }
+  throw new CodecError('Message', `malformed varint in ${what}`);
+}
+
+const MESSAGE_U64_FIELDS = ['', 'type', 'to', 'from', 'term', 'logTerm', 'index', '', 'commit', '', 'reject', 'rejectHint'] as const;
+
 export function decodeMessage(b: Uint8Array): Message {
+  const m: Message = {
+    type: MessageType.Hup, to: 0, from: 0, term: 0, logTerm: 0, index: 0, entries: [], commit: 0,
+    reject: false, rejectHint: 0, context: new Uint8Array(0),
+  };
+  let type = 0;
+  const at = { off: 0 };
+  while (at.off < b.length) {
+    const key = readVarint(b, at, 'key');
+    const field = Math.floor(key / 8);
+    const wire = key % 8;
+    if (field === 0) throw new CodecError('Message', 'invalid field number 0');
+    if (field === 9) return decodeMessageGeneric(b); // a snapshot: the rare, large case
+    if (field === 7 || field === 12) {
+      if (wire !== 2) throw new CodecError('Message', `field ${field} has wire type ${wire}`);
+      const len = readVarint(b, at, 'length');
+      if (at.off + len > b.length) throw new CodecError('Message', `field ${field} runs past the end`);
+      const sub = b.subarray(at.off, at.off + len);
+      at.off += len;
+      if (field === 7) m.entries.push(decodeEntry(sub));
+      else m.context = bytes(sub, 'Message', 'context');
+    } else if (field <= 11 && MESSAGE_U64_FIELDS[field] !== '') {
+      if (wire !== 0) throw new CodecError('Message', `field ${field} has wire type ${wire}`);
+      const v = readVarint(b, at, MESSAGE_U64_FIELDS[field]!);
+      switch (field) {
+        case 1: type = v; break;
+        case 2: m.to = v; break;
+        case 3: m.from = v; break;
+        case 4: m.term = v; break;
+        case 5: m.logTerm = v; break;
+        case 6: m.index = v; break;
+        case 8: m.commit = v; break;
+        case 10: m.reject = v !== 0; break;
+        default: m.rejectHint = v;
+      }
+    } else {
+      // An unknown field (a newer writer): skip it.
+      if (wire === 0) readVarint(b, at, 'unknown field');
+      else if (wire === 1) at.off += 8;
+      else if (wire === 2) {
+        const len = readVarint(b, at, 'unknown field length'); // read first: it moves at.off
+        at.off += len;
+      }
+      else if (wire === 5) at.off += 4;
+      else throw new CodecError('Message', `unsupported wire type ${wire}`);
+      if (at.off > b.length) throw new CodecError('Message', 'unknown field runs past the end');
+    }
+  }
+  m.type = enumValue(type, MessageType, 'Message', 'type');
+  return m;
+}
+
+function decodeMessageGeneric(b: Uint8Array): Message {
   const o = decodeWith(t().message, b, 'Message');
   const entries = o.entries === undefined || o.entries === null ? [] : o.entries;
   if (!Array.isArray(entries)) throw new CodecError('Message', 'entries is not a list');
