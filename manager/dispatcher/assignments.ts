@@ -5,7 +5,7 @@
  */
 import type { Config, ReadTx, Secret, Task } from '../store/index.js';
 import { stateOrder, isTerminal } from '../orchestrator/task-state.js';
-import { type NetworkView, NetworkViewCache, taskNetworkIds } from './network-view.js';
+import { type NetworkView, type NetworkViewPatch, NetworkViewCache, memoDiffNetworkView, taskNetworkIds } from './network-view.js';
 
 export interface AssignmentSet {
   tasks: Map<string, Task>;
@@ -21,6 +21,8 @@ export type AssignmentChange =
   | { action: 'update'; kind: 'secret'; secret: Secret }
   | { action: 'update'; kind: 'config'; config: Config }
   | { action: 'update'; kind: 'network'; network: NetworkView }
+  /** a view the node holds, changed: only the difference travels */
+  | { action: 'patch'; kind: 'network'; id: string; patch: NetworkViewPatch }
   | { action: 'remove'; kind: AssignmentKind; id: string };
 
 export interface AssignmentMessage {
@@ -83,7 +85,11 @@ export function diffAssignments(prev: AssignmentSet, next: AssignmentSet): Assig
   }
   for (const [id, n] of next.networks) {
     const p = prev.networks.get(id);
-    if (p !== n && JSON.stringify(p) !== JSON.stringify(n)) changes.push({ action: 'update', kind: 'network', network: n });
+    if (!p) changes.push({ action: 'update', kind: 'network', network: n });
+    else if (p !== n) {
+      const patch = memoDiffNetworkView(p, n);
+      if (patch) changes.push({ action: 'patch', kind: 'network', id, patch });
+    }
   }
   for (const [id, t] of next.tasks) {
     const p = prev.tasks.get(id);

@@ -13,6 +13,7 @@ export type * from './wire.js';
 export {
   type NetworkView, type NetworkPeer, type OverlayNetworkSpec, NetworkViewCache,
   networkView, overlaySpecOf, macForAddress, addressOf, taskAddress, taskNetworkIds,
+  type NetworkViewPatch, type ListChange, diffNetworkView, applyNetworkPatch, memoDiffNetworkView,
 } from './network-view.js';
 export {
   type LogBroker, type LogSelector, type LogStreamOptions, type LogLine, type LogContext, type SubscriptionMessage,

@@ -182,3 +182,110 @@ export class NetworkViewCache {
     return v;
   }
 }
+
+/** How a list of addresses changed: replaced whole, or some added and some removed. */
+export type ListChange = { set: string[] } | { add?: string[]; remove?: string[] };
+
+/** The difference between two views of one network: what a node that holds `from` needs to get `to`. */
+export interface NetworkViewPatch {
+  id: string;
+  network?: OverlayNetworkSpec;
+  peersAdded?: NetworkPeer[];
+  /** addresses of peers gone */
+  peersRemoved?: string[];
+  /** names whose addresses changed (null: the name is gone) */
+  records?: Record<string, ListChange | null>;
+  /** VIPs whose backends changed (null: the VIP is gone) */
+  vips?: { vip: string; change: ListChange | null }[];
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+function listChange(from: readonly string[] | undefined, to: readonly string[]): ListChange | undefined {
+  if (!from) return { set: [...to] };
+  if (same(from, to)) return undefined;
+  const f = new Set(from);
+  const t = new Set(to);
+  const add = to.filter((x) => !f.has(x));
+  const remove = from.filter((x) => !t.has(x));
+  if (add.length + remove.length >= to.length) return { set: [...to] };
+  return { ...(add.length ? { add } : {}), ...(remove.length ? { remove } : {}) };
+}
+
+function applyList(from: readonly string[] | undefined, c: ListChange): string[] {
+  if ('set' in c) return [...c.set];
+  const out = new Set(from ?? []);
+  for (const x of c.remove ?? []) out.delete(x);
+  for (const x of c.add ?? []) out.add(x);
+  return [...out].sort();
+}
+
+/** The patch from `a` to `b` (views of the same network), or null when they are equal. */
+export function diffNetworkView(a: NetworkView, b: NetworkView): NetworkViewPatch | null {
+  const p: NetworkViewPatch = { id: b.network.id };
+  let changed = false;
+  if (!same(a.network, b.network)) {
+    p.network = b.network;
+    changed = true;
+  }
+  const aPeers = new Map(a.peers.map((x) => [x.ip, x]));
+  const bPeers = new Map(b.peers.map((x) => [x.ip, x]));
+  const added = b.peers.filter((x) => { const o = aPeers.get(x.ip); return !o || o.mac !== x.mac || o.vtep !== x.vtep; });
+  const removed = a.peers.filter((x) => !bPeers.has(x.ip)).map((x) => x.ip);
+  if (added.length) p.peersAdded = added;
+  if (removed.length) p.peersRemoved = removed;
+  const records: Record<string, ListChange | null> = {};
+  for (const [k, v] of Object.entries(b.records)) {
+    const c = listChange(a.records[k], v);
+    if (c) records[k] = c;
+  }
+  for (const k of Object.keys(a.records)) if (!(k in b.records)) records[k] = null;
+  if (Object.keys(records).length) p.records = records;
+  const aVips = new Map(a.vips.map((v) => [v.vip, v.backends]));
+  const bVips = new Map(b.vips.map((v) => [v.vip, v.backends]));
+  const vips: NonNullable<NetworkViewPatch['vips']> = [];
+  for (const [vip, backends] of bVips) {
+    const c = listChange(aVips.get(vip), backends);
+    if (c) vips.push({ vip, change: c });
+  }
+  for (const vip of aVips.keys()) if (!bVips.has(vip)) vips.push({ vip, change: null });
+  if (vips.length) p.vips = vips;
+  changed ||= added.length > 0 || removed.length > 0 || p.records !== undefined || p.vips !== undefined;
+  return changed ? p : null;
+}
+
+/** `v` with patch `p` applied, in the views' canonical (sorted) form. */
+export function applyNetworkPatch(v: NetworkView, p: NetworkViewPatch): NetworkView {
+  const peers = new Map(v.peers.map((x) => [x.ip, x]));
+  for (const ip of p.peersRemoved ?? []) peers.delete(ip);
+  for (const x of p.peersAdded ?? []) peers.set(x.ip, x);
+  const records: Record<string, string[]> = { ...v.records };
+  for (const [k, c] of Object.entries(p.records ?? {})) {
+    if (c === null) delete records[k];
+    else records[k] = applyList(records[k], c);
+  }
+  const vips = new Map(v.vips.map((x) => [x.vip, x.backends]));
+  for (const x of p.vips ?? []) {
+    if (x.change === null) vips.delete(x.vip);
+    else vips.set(x.vip, applyList(vips.get(x.vip), x.change));
+  }
+  const byKey = <T>(get: (t: T) => string) => (a: T, b: T): number => (get(a) < get(b) ? -1 : get(a) > get(b) ? 1 : 0);
+  return {
+    network: p.network ?? v.network,
+    peers: [...peers.values()].sort(byKey((x) => x.ip)),
+    records: Object.fromEntries(Object.entries(records).sort(byKey(([k]) => k))),
+    vips: [...vips].map(([vip, backends]) => ({ vip, backends })).sort(byKey((x) => x.vip)),
+  };
+}
+
+/** Patches between view objects, computed once per pair (every node holding `from` gets the same one). */
+const patchMemo = new WeakMap<NetworkView, WeakMap<NetworkView, NetworkViewPatch | null>>();
+
+export function memoDiffNetworkView(a: NetworkView, b: NetworkView): NetworkViewPatch | null {
+  let m = patchMemo.get(a);
+  if (!m) patchMemo.set(a, (m = new WeakMap()));
+  if (m.has(b)) return m.get(b)!;
+  const p = diffNetworkView(a, b);
+  m.set(b, p);
+  return p;
+}

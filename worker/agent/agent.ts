@@ -17,6 +17,7 @@ import { type PersistedTask, loadTasks, saveTasks } from './task-file.js';
 import { TaskRunner } from './task-runner.js';
 import { LogPublisher } from './log-publisher.js';
 import type { SubscriptionMessage } from '../../manager/dispatcher/logs.js';
+import { type NetworkView, applyNetworkPatch } from '../../manager/dispatcher/network-view.js';
 
 export interface AgentOptions {
   managers: string[];
@@ -66,6 +67,8 @@ export class Agent {
   /** secrets and configs the dispatcher sent, in memory only (the executor reads them at prepare) */
   private readonly secrets = new Map<string, Secret>();
   private readonly configs = new Map<string, Config>();
+  /** the network views as the dispatcher last sent them (patches apply to these) */
+  private readonly views = new Map<string, NetworkView>();
   /** counters for tests and metrics */
   readonly stats = { sessions: 0, heartbeats: 0, reports: 0, refused: 0, redirects: 0 };
 
@@ -272,6 +275,7 @@ export class Agent {
     if (m.type === 'complete') {
       this.secrets.clear();
       this.configs.clear();
+      this.views.clear();
     }
     for (const c of m.changes) {
       if (c.kind === 'secret' || c.kind === 'config') {
@@ -282,10 +286,17 @@ export class Agent {
         continue;
       }
       if (c.kind === 'network') {
-        if (c.action === 'update') {
-          nets.add(c.network.network.id);
-          void this.o.executor.applyNetwork?.(c.network).catch(() => undefined); // logged by the executor
-        } else void this.o.executor.removeNetwork?.(c.id).catch(() => undefined);
+        if (c.action === 'remove') {
+          this.views.delete(c.id);
+          void this.o.executor.removeNetwork?.(c.id).catch(() => undefined);
+          continue;
+        }
+        const cur = c.action === 'update' ? c.network : this.views.get(c.id);
+        if (!cur) continue; // a patch of a view this agent does not hold: the next complete set brings it
+        const view = c.action === 'patch' ? applyNetworkPatch(cur, c.patch) : cur;
+        this.views.set(view.network.id, view);
+        nets.add(view.network.id);
+        void this.o.executor.applyNetwork?.(view).catch(() => undefined); // logged by the executor
         continue;
       }
       if (c.kind !== 'task') continue;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Dispatcher, type AssignmentMessage, type NetworkView, type Sink, computeAssignments, macForAddress, networkView,
+  Dispatcher, type AssignmentMessage, type NetworkView, type Sink, applyNetworkPatch, computeAssignments, diffNetworkView, macForAddress, networkView,
 } from '../../../manager/dispatcher/index.js';
 import { createStandaloneStore, type Network, type Service, type Task, type TaskState } from '../../../manager/store/index.js';
 import { macForIPv4 } from '../../../worker/engine/network/ipv4.js';
@@ -122,11 +122,19 @@ test('dispatcher: a task starting on another node updates the network view of ev
     const sink: Sink<AssignmentMessage> = { send: (m) => void list.push(m), end() {} };
     d.assignments(n, sid, sink);
   }
-  const viewIn = (m: AssignmentMessage | undefined): NetworkView | undefined => {
-    for (const c of m?.changes ?? []) if (c.action === 'update' && c.kind === 'network') return c.network;
+  // what each node holds, as its agent does: full views, then patches applied to them
+  const held = new Map<string, NetworkView>();
+  const viewIn = (m: AssignmentMessage | undefined, node = 'n1'): NetworkView | undefined => {
+    for (const c of m?.changes ?? []) {
+      if (c.kind !== 'network' || c.action === 'remove') continue;
+      const v = c.action === 'update' ? c.network : applyNetworkPatch(held.get(`${node}/${c.id}`)!, c.patch);
+      held.set(`${node}/${v.network.id}`, v);
+      return v;
+    }
     return undefined;
   };
   const first = viewIn(got.get('n1')![0]);
+  viewIn(got.get('n2')![0], 'n2');
   assert.ok(first, 'the complete set carries the network view');
   assert.deepEqual(first.vips, [{ vip: '10.0.1.2', backends: ['10.0.1.3'] }]);
   assert.equal(first.peers.length, 2);
@@ -138,10 +146,14 @@ test('dispatcher: a task starting on another node updates the network view of ev
     tx.update('tasks', { ...b, Status: { ...b.Status, State: 'running' } });
   });
   await clock.advance(10);
-  const upd = viewIn(got.get('n1')!.at(-1));
+  const patchMsg = got.get('n1')!.at(-1)!;
+  const pc = patchMsg.changes.find((c) => c.kind === 'network');
+  assert.equal(pc?.action, 'patch', 'a view the node holds changes by a patch');
+  assert.ok(JSON.stringify(pc).length < JSON.stringify(first).length, 'the patch is smaller than the view');
+  const upd = viewIn(patchMsg);
   assert.ok(upd, 'n1 got an incremental network view');
   assert.deepEqual(upd.vips, [{ vip: '10.0.1.2', backends: ['10.0.1.3', '10.0.1.4'] }]);
-  assert.deepEqual(viewIn(got.get('n2')!.at(-1))?.vips, upd.vips);
+  assert.deepEqual(viewIn(got.get('n2')!.at(-1), 'n2')?.vips, upd.vips);
   assert.equal(got.get('n3')!.length, 1, 'a node on no overlay gets no message');
 
   // n2's underlay address changes: every holder of the view gets the new peer entry
@@ -159,4 +171,33 @@ test('dispatcher: a task starting on another node updates the network view of ev
   assert.ok(last.changes.some((c) => c.action === 'remove' && c.kind === 'network' && c.id === NET));
   await d.stop();
   store.close();
+});
+
+test('pure: a patch between two views, applied to the first, gives the second exactly (random views)', () => {
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const randomView = (): NetworkView => {
+    const ips = [...new Set(Array.from({ length: rnd(12) }, () => `10.0.1.${2 + rnd(40)}`))];
+    const peers = ips.map((ip) => ({ ip, mac: macForAddress(ip), vtep: `192.168.7.${1 + rnd(3)}` })).sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+    const records: Record<string, string[]> = {};
+    for (const name of ['web', 'tasks.web', 'db', 'tasks.db', 'www']) if (rnd(2)) records[name] = ips.filter(() => rnd(2) === 1).sort();
+    const vips = ['10.0.1.2', '10.0.1.200'].filter(() => rnd(2) === 1).map((vip) => ({ vip, backends: ips.filter(() => rnd(2) === 1).sort() }));
+    return {
+      network: { id: NET, name: 'appnet', vni: 4097 + rnd(2), subnet: '10.0.1.0/24', gateway: '10.0.1.1' },
+      peers,
+      records: Object.fromEntries(Object.entries(records).sort(([a], [b]) => (a < b ? -1 : 1))),
+      vips,
+    };
+  };
+  for (let i = 0; i < 500; i++) {
+    const a = randomView();
+    const b = randomView();
+    const p = diffNetworkView(a, b);
+    if (p === null) assert.deepEqual(a, b);
+    else assert.deepEqual(applyNetworkPatch(a, p), b, JSON.stringify({ a, b, p }));
+    assert.equal(diffNetworkView(a, a), null);
+  }
 });
