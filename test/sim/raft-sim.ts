@@ -92,9 +92,11 @@ export function runSim(o: SimOptions): SimReport {
     net: undefined as unknown as SimNetwork,
   };
   w.net = new SimNetwork(q, seededRandom((o.seed ^ 0x5eed) >>> 0), {
-    deliver: (m) => {
+    deliver: function deliver(m) {
       const n = nodes.get(m.to);
       if (!n?.raw || w.removed.has(m.to) || w.removed.has(m.from)) return;
+      // A paused process reads its socket when it wakes up.
+      if (n.isPaused(q.now)) { q.at(n.pausedUntil, 'deliver after a pause', () => deliver(m)); return; }
       n.raw.step(m);
       touched.add(n);
     },
@@ -109,14 +111,16 @@ export function runSim(o: SimOptions): SimReport {
     stats,
   };
   const startTicking = (n: SimNode): void => {
+    // Clocks run at slightly different rates (9, 10 or 11 units per tick).
+    const period = TICK - 1 + rnd(3);
     const tick = (): void => {
-      if (n.raw && !w.removed.has(n.id)) {
+      if (n.raw && !w.removed.has(n.id) && !n.isPaused(q.now)) {
         n.raw.tick();
         touched.add(n);
       }
-      q.after(TICK, `tick n${n.id}`, tick);
+      q.after(period, `tick n${n.id}`, tick);
     };
-    q.after(1 + rnd(TICK), `tick n${n.id}`, tick);
+    q.after(1 + rnd(period), `tick n${n.id}`, tick);
   };
   const addNode = (id: NodeId, disk: MemoryStorage): SimNode => {
     const n = new SimNode(id, disk, env);
@@ -168,12 +172,13 @@ export function runSim(o: SimOptions): SimReport {
         const batch = [...touched];
         touched.clear();
         for (const n of batch) {
+          if (n.isPaused(q.now)) continue; // it is touched again when it wakes up
           n.process();
           const raw = n.raw;
           if (!raw) continue;
           const s = raw.status();
           const termOf = (i: number): number | undefined => raw.logTerm(i);
-          monitor.checkCommit(n.id, s.hardState.commit, termOf);
+          monitor.checkCommit(n.id, s.hardState.commit, s.hardState.term, termOf);
           monitor.checkNode(n.id, {
             role: s.softState.role, term: s.hardState.term, commit: s.hardState.commit, applied: s.applied, config: s.config,
             progress: s.progress, incarnation: n.incarnation,

@@ -55,9 +55,15 @@ test('two different entries applied at one index break state machine safety', ()
 
 test('a leader lacking an entry committed in an earlier term breaks leader completeness', () => {
   const m = new SafetyMonitor();
-  m.checkApply(1, e(1, 1));
-  m.checkApply(1, e(2, 2));
+  m.checkCommit(1, 2, 2, (i) => [0, 1, 2][i]);
   violates(/leader completeness/, () => m.checkNode(3, st('leader', 3), 0, disk([[1, 1], [2, 1]])));
+});
+
+test('a leader of an older term, elected late by delayed votes, may lack an entry committed after its term', () => {
+  const m = new SafetyMonitor();
+  m.checkCommit(1, 2, 6, (i) => [0, 1, 2][i]); // entry 2@2 committed by the leader of term 6
+  m.checkNode(3, st('leader', 3), 0, disk([[1, 1]]));
+  violates(/leader completeness/, () => m.checkNode(2, st('leader', 7), 0, disk([[1, 1]])));
 });
 
 test('hard state term or commit going backwards, or a vote changing within a term, is caught on disk', () => {
@@ -87,14 +93,14 @@ test('a node granting votes to two candidates in one term breaks one vote per te
 
 test('an index reported committed with two different terms breaks committed-entries-are-final', () => {
   const m = new SafetyMonitor();
-  m.checkCommit(1, 3, (i) => [0, 1, 1, 2][i]);
-  m.checkCommit(2, 2, (i) => [0, 1, 1][i]);
-  violates(/committed entries are final/, () => m.checkCommit(3, 3, (i) => [0, 1, 1, 3][i]));
+  m.checkCommit(1, 3, 2, (i) => [0, 1, 1, 2][i]);
+  m.checkCommit(2, 2, 2, (i) => [0, 1, 1][i]);
+  violates(/committed entries are final/, () => m.checkCommit(3, 3, 3, (i) => [0, 1, 1, 3][i]));
 });
 
 test('a leader lacking an entry another node reports committed (not yet applied anywhere) breaks leader completeness', () => {
   const m = new SafetyMonitor();
-  m.checkCommit(1, 2, (i) => [0, 1, 2][i]);
+  m.checkCommit(1, 2, 2, (i) => [0, 1, 2][i]);
   violates(/leader completeness/, () => m.checkNode(3, st('leader', 3), 0, disk([[1, 1], [2, 1]])));
 });
 

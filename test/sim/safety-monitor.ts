@@ -51,9 +51,11 @@ export class SafetyMonitor {
   private readonly logIds = new Map<number, Map<number, { prevTerm: number | undefined; hash: string }>>();
   /** index → the entry every node applied there. */
   private readonly appliedAt = new Map<number, { term: number; hash: string; node: NodeId }>();
-  private maxApplied = 0;
-  /** index → the term of the entry committed there, as reported by any node's commit index and log. */
-  private readonly committedTerm = new Map<number, { term: number; node: NodeId }>();
+  /**
+   * index → the entry committed there (its term) and the term in which it was committed: the lowest
+   * current term of a node reporting it committed (the leader that committed it reports it first).
+   */
+  private readonly committedTerm = new Map<number, { term: number; commitTerm: number; node: NodeId }>();
   private maxCommitted = 0;
   /** node → the commit index up to which its log was already recorded. */
   private readonly commitSeen = new Map<NodeId, number>();
@@ -145,11 +147,12 @@ export class SafetyMonitor {
   }
 
   /**
-   * Records what a node reports committed: every index up to its commit, with the term its log holds
-   * there (`termOf` answers undefined for compacted indexes). Committed entries are final, so an index
-   * reported committed with two different terms is a violation; the record feeds Leader Completeness.
+   * Records what a node at term `term` reports committed: every index up to its commit, with the term
+   * its log holds there (`termOf` answers undefined for compacted indexes). Committed entries are
+   * final, so an index reported committed with two different terms is a violation; the record feeds
+   * Leader Completeness.
    */
-  checkCommit(id: NodeId, commit: number, termOf: (i: number) => number | undefined): void {
+  checkCommit(id: NodeId, commit: number, term: number, termOf: (i: number) => number | undefined): void {
     const from = this.commitSeen.get(id) ?? 0;
     if (commit <= from) {
       this.commitSeen.set(id, commit); // a restart may come back with a lower (persisted) commit
@@ -160,10 +163,12 @@ export class SafetyMonitor {
       if (t === undefined) continue;
       const seen = this.committedTerm.get(i);
       if (seen === undefined) {
-        this.committedTerm.set(i, { term: t, node: id });
+        this.committedTerm.set(i, { term: t, commitTerm: term, node: id });
         if (i > this.maxCommitted) this.maxCommitted = i;
       } else if (seen.term !== t) {
         throw new InvariantViolation('committed entries are final', `node ${id} has ${i}@${t} committed, node ${seen.node} had ${i}@${seen.term} committed`);
+      } else if (term < seen.commitTerm) {
+        seen.commitTerm = term;
       }
     }
     this.commitSeen.set(id, commit);
@@ -175,7 +180,6 @@ export class SafetyMonitor {
     const hash = entryHash(e);
     if (!seen) {
       this.appliedAt.set(e.index, { term: e.term, hash, node: id });
-      if (e.index > this.maxApplied) this.maxApplied = e.index;
       return;
     }
     if (seen.term !== e.term || seen.hash !== hash) {
@@ -215,18 +219,18 @@ export class SafetyMonitor {
     } else if (prev.incarnation !== inc) {
       throw new InvariantViolation('election safety', `node ${id} leads term ${s.term} again after a restart (incarnations ${prev.incarnation} and ${inc})`);
     }
-    // Leader Completeness: every entry committed (reported committed by any node, or applied) in an
-    // earlier term is in this leader's log.
+    // Leader Completeness (§5.4): every entry committed in an earlier term is in this leader's log. A
+    // leader of an old term (elected late, by delayed votes) need not have entries committed later.
     const key = `${id}@${s.term}`;
     const from = this.leaderChecked.get(key) ?? 0;
     const first = disk.firstIndex();
-    const upTo = Math.max(this.maxApplied, this.maxCommitted);
+    const upTo = this.maxCommitted;
     for (let i = from + 1; i <= upTo; i++) {
-      const c = this.committedTerm.get(i) ?? this.appliedAt.get(i);
-      if (!c || c.term >= s.term || i < first) continue;
+      const c = this.committedTerm.get(i);
+      if (!c || c.commitTerm >= s.term || i < first) continue;
       const t = leaderTermOf ? leaderTermOf(i) : termAt(disk, i);
       if (t !== c.term) {
-        throw new InvariantViolation('leader completeness', `leader ${id} of term ${s.term} lacks committed entry ${i}@${c.term} (has term ${t ?? 'none'})`);
+        throw new InvariantViolation('leader completeness', `leader ${id} of term ${s.term} lacks entry ${i}@${c.term}, committed in term ${c.commitTerm} (has term ${t ?? 'none'})`);
       }
     }
     this.leaderChecked.set(key, upTo);

@@ -1,6 +1,6 @@
 // The fault schedule of the chaos phase: partitions (symmetric and one-way), healing, lossy and
 // duplicating and reordering network settings, crashes and restarts (of any node or of the leader),
-// and leadership transfers. Every choice comes from the world's seeded randomness.
+// process pauses (of any node or of the leader), and leadership transfers. Every choice comes from the world's seeded randomness.
 
 import { CALM } from './sim-network.js';
 import type { SimNode } from './sim-node.js';
@@ -101,6 +101,15 @@ export class Chaos {
         n.raw.campaign();
         w.trace?.(`  n${n.id} campaigns`);
         w.touch(n);
+      }
+    } else if (r < 92) {
+      const n = w.rnd(2) === 0 ? currentLeader(w) : pick(w.rnd, live);
+      if (n?.raw) {
+        const until = w.q.now + 30 + w.rnd(this.o.maxDowntime);
+        n.pausedUntil = until;
+        w.stats.pauses++;
+        w.trace?.(`  pause n${n.id} until t=${until}`);
+        w.q.at(until, `n${n.id} wakes up`, () => w.touch(n));
       }
     }
   }

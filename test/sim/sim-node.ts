@@ -112,6 +112,8 @@ export class SimNode {
   confState: ConfState;
   incarnation = 0;
   role: RaftRole = 'follower';
+  /** The process is paused (a GC pause, SIGSTOP) until this virtual time: it keeps its state but does nothing. */
+  pausedUntil = 0;
   private writes = new Map<string, PendingWrite>();
   private reads = new Map<string, PendingRead>();
   /** Readies handed out and not yet persisted (pipelined driver modes only; more than one only when broken). */
@@ -127,9 +129,14 @@ export class SimNode {
     return this.raw !== null;
   }
 
+  isPaused(now: number): boolean {
+    return this.pausedUntil > now;
+  }
+
   start(): void {
     const snap = this.disk.snapshot();
     this.incarnation++;
+    this.pausedUntil = 0;
     this.app = KvApp.restore(snap.data);
     this.applied = snap.metadata.index;
     this.confState = this.disk.initialState().confState;
@@ -233,14 +240,16 @@ export class SimNode {
     const broken = env.breakage === 'advance-before-fsync';
     if (broken) this.finish(raw);
     this.fsyncAt = Math.max(this.fsyncAt, env.q.now + 1 + env.rnd(env.fsyncDelay));
-    env.q.at(this.fsyncAt, `fsync n${this.id}`, () => {
+    const fsyncDone = (): void => {
       if (this.raw !== raw || this.incarnation !== inc) return; // crashed meanwhile: the Ready is lost
+      if (this.isPaused(env.q.now)) { env.q.at(this.pausedUntil, `fsync n${this.id} (after a pause)`, fsyncDone); return; }
       this.pending--;
       this.persist(rd, leaderTerm);
       if (!sendFirst) for (const m of rd.messages) this.send(m, inc);
       if (!broken) this.finish(raw);
       env.touch(this);
-    });
+    };
+    env.q.at(this.fsyncAt, `fsync n${this.id}`, fsyncDone);
   }
 
   /** Writes a Ready's snapshot, entries and hard state to the simulated disk (checked first). */

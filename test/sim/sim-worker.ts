@@ -25,6 +25,7 @@ export interface SeedSummary {
   dropped: number;
   duplicated: number;
   partitions: number;
+  pauses: number;
   virtualTime: number;
   driver: string;
   linearizability: string;
@@ -45,7 +46,7 @@ if (parentPort !== null && isJob(workerData)) {
         leaders: r.stats.leaders, maxApplied: r.stats.maxApplied, historyOps: r.stats.historyOps,
         snapshotsApplied: r.stats.snapshotsApplied, confChangesApplied: r.stats.confChangesApplied,
         crashes: r.stats.crashes, readiesLost: r.stats.readiesLost, messages: r.stats.messages, dropped: r.stats.dropped,
-        duplicated: r.stats.duplicated, partitions: r.stats.partitions, virtualTime: r.stats.virtualTime, driver: /driver=(\S+)/.exec(r.config)?.[1] ?? '?',
+        duplicated: r.stats.duplicated, partitions: r.stats.partitions, pauses: r.stats.pauses, virtualTime: r.stats.virtualTime, driver: /driver=(\S+)/.exec(r.config)?.[1] ?? '?',
         linearizability: r.stats.linearizability,
         ...(r.failure !== undefined ? { failure: r.failure, at: r.at ?? '' } : {}),
       };
@@ -53,7 +54,7 @@ if (parentPort !== null && isJob(workerData)) {
       s = {
         seed: o.seed, ok: false, command: replayCommand(o), config: '', events: 0, leaders: 0, maxApplied: 0,
         historyOps: 0, snapshotsApplied: 0, confChangesApplied: 0, crashes: 0, readiesLost: 0, driver: '?',
-        messages: 0, dropped: 0, duplicated: 0, partitions: 0, virtualTime: 0, linearizability: 'not checked',
+        messages: 0, dropped: 0, duplicated: 0, partitions: 0, pauses: 0, virtualTime: 0, linearizability: 'not checked',
         failure: `simulator crashed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
       };
     }

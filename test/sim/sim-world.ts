@@ -16,6 +16,7 @@ export interface SimStats {
   compactions: number;
   /** Readies handed out, sent and applied, but lost in a crash before their fsync (pipelined drivers). */
   readiesLost: number;
+  pauses: number;
   writesOk: number;
   writesUnknown: number;
   readsOk: number;
@@ -40,13 +41,13 @@ export interface World {
 export function emptyStats(): SimStats {
   return {
     crashes: 0, restarts: 0, partitions: 0, transfers: 0, confChangesApplied: 0, snapshotsSent: 0,
-    snapshotsApplied: 0, compactions: 0, readiesLost: 0, writesOk: 0, writesUnknown: 0, readsOk: 0,
+    snapshotsApplied: 0, compactions: 0, readiesLost: 0, pauses: 0, writesOk: 0, writesUnknown: 0, readsOk: 0,
   };
 }
 
-/** Live nodes that are still cluster members, in id order. */
+/** Live (up and not paused) nodes that are still cluster members, in id order. */
 export function liveNodes(w: World): SimNode[] {
-  return [...w.nodes.values()].filter((n) => n.up && !w.removed.has(n.id)).sort((a, b) => a.id - b.id);
+  return [...w.nodes.values()].filter((n) => n.up && !w.removed.has(n.id) && !n.isPaused(w.q.now)).sort((a, b) => a.id - b.id);
 }
 
 /** The live node that believes it leads the highest term, if any. */

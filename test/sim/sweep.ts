@@ -27,7 +27,7 @@ export function describeSweep(results: readonly SeedSummary[], seconds: number, 
     `${cpuSeconds.toFixed(1)} CPU-s (${(results.length / cpuSeconds).toFixed(1)} seeds per CPU-second); ` +
     `virtual time ${Math.round(virtualTicks)} ticks (${(virtualTicks * TICK_MS / 3_600_000).toFixed(1)} h at ${TICK_MS} ms per tick)\n` +
     `  events ${sum((r) => r.events)}, messages ${sum((r) => r.messages)} (dropped or cut ${sum((r) => r.dropped)}, ` +
-    `duplicated ${sum((r) => r.duplicated)}), partitions ${sum((r) => r.partitions)}, crashes ${sum((r) => r.crashes)}, ` +
+    `duplicated ${sum((r) => r.duplicated)}), partitions ${sum((r) => r.partitions)}, pauses ${sum((r) => r.pauses)}, crashes ${sum((r) => r.crashes)}, ` +
     `Readies lost before their fsync ${sum((r) => r.readiesLost)}, leaders ${sum((r) => r.leaders)}, ` +
     `snapshots installed ${sum((r) => r.snapshotsApplied)}, conf changes applied ${sum((r) => r.confChangesApplied)}, ` +
     `client ops checked for linearizability ${sum((r) => r.historyOps)}; driver modes ` +
