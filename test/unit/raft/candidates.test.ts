@@ -6,7 +6,7 @@ import { MemoryStorage } from '../../../manager/raft/core/memory-storage.js';
 import { encodeConfChange } from '../../../manager/raft/core/conf-change-codec.js';
 import { newMessage } from '../../../manager/raft/core/message.js';
 import {
-  ConfChangeTransition, ConfChangeType, EntryType, MessageType, RaftRole, seededRandom,
+  ConfChangeTransition, ConfChangeType, EntryType, MessageType, RaftRole, seededRandom, type Message,
 } from '../../../manager/raft/core/types.js';
 
 test('§9.6 dueling pre-candidates: the one that loses its pre-vote never passes the leader\'s term and rejoins it without an election', () => {
@@ -115,4 +115,39 @@ test('a node with a committed but unapplied conf change does not campaign until 
   rn.campaign();
   assert.equal(rn.status().softState.role, RaftRole.Candidate);
   assert.equal(rn.status().hardState.term, 2);
+});
+
+test('§5.4 a candidate that wins an old term late (delayed vote grants) commits nothing and is deposed by the newer term', () => {
+  const net = new Network([1, 2, 3]);
+  // Node 2 asks for votes in term 1; the grants are held back in the network.
+  const held: Message[] = [];
+  net.msgHook = (m) => {
+    if (m.type === MessageType.VoteResp && m.to === 2) { held.push(m); return false; }
+    return true;
+  };
+  net.campaign(2);
+  assert.equal(held.filter((m) => !m.reject).length, 2, 'both peers granted term 1');
+  net.msgHook = undefined;
+  net.isolate(2);
+  // Meanwhile node 1 wins term 2 and commits entries there.
+  net.campaign(1);
+  net.propose(1, 'term-2 write');
+  assert.deepEqual(net.appliedData(3), ['term-2 write']);
+  const committed = net.committed(1);
+  // The old grants arrive: node 2 becomes leader of term 1, without the term-2 entries.
+  for (const m of held) net.node(2).rn.step(m);
+  net.stabilize();
+  assert.equal(net.role(2), RaftRole.Leader);
+  assert.equal(net.term(2), 1);
+  net.node(2).rn.propose(enc('stale write'));
+  net.stabilize();
+  net.recover();
+  net.tick(1, [1, 2]);
+  net.tick(3, [1]);
+  assert.equal(net.role(2), RaftRole.Follower, 'the newer term deposes it');
+  assert.equal(net.lead(2), 1);
+  assert.ok(net.committed(1) >= committed);
+  for (const id of [1, 2, 3]) {
+    assert.deepEqual(net.appliedData(id), ['term-2 write'], `node ${id}: the stale leader's write never commits`);
+  }
 });
