@@ -340,6 +340,7 @@ export class Manager {
 
   private async becomeLeader(): Promise<void> {
     const r = this.raft;
+    this.o.log.info({ raftId: this.o.raftId, term: r.status().term }, 'raft leadership acquired');
     this.reach.reset(r.status().core.config.voters, Date.now());
     // everything committed before this term is applied here before any loop reads the store
     await r.linearizableRead();

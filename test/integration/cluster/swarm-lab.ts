@@ -148,8 +148,10 @@ export class SwarmHost {
     }
   }
 
-  log(): string {
-    return Buffer.concat(this.logs).toString().split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n').slice(-6000);
+  /** The daemon's log without request lines, the last `limit` characters (Infinity: all). */
+  log(limit = 6000): string {
+    const text = Buffer.concat(this.logs).toString().split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n');
+    return Number.isFinite(limit) ? text.slice(-limit) : text;
   }
 
   docker(args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
