@@ -14,6 +14,7 @@ import { FlagError } from './shoal/run-flags.js';
 import { registerServiceCommands } from './shoal/service-commands.js';
 import { registerSecretCommands } from './shoal/secret-commands.js';
 import { registerConfigCommands } from './shoal/config-commands.js';
+import { registerStackCommands } from './shoal/stack-commands.js';
 import { registerSwarmCommands } from './shoal/swarm-commands.js';
 import { registerSystemCommands } from './shoal/system-commands.js';
 import { registerNetworkCommands, registerVolumeCommands } from './shoal/volume-network-commands.js';
@@ -52,6 +53,7 @@ export function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => voi
   registerServiceCommands(program, getClient);
   registerSecretCommands(program, getClient);
   registerConfigCommands(program, getClient);
+  registerStackCommands(program, getClient);
   registerSwarmCommands(program, getClient);
   registerNodeCommands(program, getClient);
   return program;
