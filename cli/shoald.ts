@@ -243,7 +243,7 @@ export function daemonCommand(): Command {
     .option('--insecure-registry <host>', 'a registry spoken to in plain HTTP besides loopback: host[:port] or an IPv4 CIDR (repeatable)', insecureRegistryArg, [])
     .addOption(new Option('--executor <kind>', 'how tasks run: engine (containers) or sim (simulated, for control-plane tests)').choices(['engine', 'sim']).default('engine').hideHelp())
     .addOption(new Option('--raft-tick-ms <ms>', 'raft tick (default 100)').argParser(msArg).hideHelp())
-    .addOption(new Option('--role-poll-ms <ms>', 'how often the node asks for its role (default 2000)').argParser(msArg).hideHelp())
+    .addOption(new Option('--role-poll-ms <ms>', 'how often the node asks for its role (default 3000)').argParser(msArg).hideHelp())
     .addOption(new Option('--status-period-ms <ms>', 'how often the leader refreshes manager reachability (default 1000)').argParser(msArg).hideHelp())
     .action(async (flags: DaemonFlags) => {
       await runDaemon(flags);

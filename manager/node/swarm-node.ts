@@ -60,7 +60,7 @@ export interface SwarmNodeOptions {
   describe: () => Promise<NodeDescription>;
   log: Logger;
   timing?: Partial<ManagerTiming>;
-  /** how often a node asks for its role (default 2 s) */
+  /** how often a node asks for its role (default 3 s) */
   rolePollMs?: number;
   controlPlugins?: (store: ReplicatedStore) => FastifyPluginAsync[];
   registry?: Registry;
@@ -116,6 +116,10 @@ export class SwarmNode {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private renewDue: number | undefined;
+  private readonly pollClients = new Map<string, grpc.Client>();
+  private pollCreds: grpc.ChannelCredentials | undefined;
+  private pollCerts: CertificateSource | undefined;
+  private lastPolled: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly keys: KeyStore;
   private stopped = false;
@@ -443,12 +447,36 @@ export class SwarmNode {
   private armPoll(): void {
     if (this.stopped || !this.swarm) return;
     this.disarmPoll();
-    this.pollTimer = setInterval(() => void this.pollRole(), this.o.rolePollMs ?? 2000);
+    this.pollTimer = setInterval(() => void this.pollRole(), this.o.rolePollMs ?? 3000);
   }
 
   private disarmPoll(): void {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    this.closePollClients();
+  }
+
+  /** Asks a manager for this node's role; renews the certificate and switches roles when it changed. */
+  /** One long-lived channel per manager for the role poll (credentials follow certificate renewals). */
+  private pollClient(addr: string): grpc.Client {
+    const s = this.swarm!;
+    const key = `${s.clusterId}/${addr}`;
+    let c = this.pollClients.get(key);
+    if (!c || this.pollCerts !== this.certs) {
+      if (this.pollCerts !== this.certs) this.closePollClients();
+      this.pollCerts = this.certs;
+      this.pollCreds ??= rotatingChannelCredentials(this.certs!, { clusterId: s.clusterId });
+      c = new grpc.Client(addr, this.pollCreds, channelOptions());
+      this.pollClients.set(key, c);
+    }
+    return c;
+  }
+
+  private closePollClients(): void {
+    for (const c of this.pollClients.values()) c.close();
+    this.pollClients.clear();
+    this.pollCreds = undefined;
+    this.pollCerts = undefined;
   }
 
   /** Asks a manager for this node's role; renews the certificate and switches roles when it changed. */
@@ -457,13 +485,15 @@ export class SwarmNode {
     this.polling = true;
     try {
       const s = this.swarm;
-      const creds = rotatingChannelCredentials(this.certs, { clusterId: s.clusterId });
-      const targets = dedupe([...(this.manager ? [{ addr: s.advertiseAddr }] : []), ...s.managers]).map((m) => m.addr);
+      const all = dedupe([...(this.manager ? [{ addr: s.advertiseAddr }] : []), ...s.managers]).map((m) => m.addr);
+      // the manager that answered last goes first
+      const targets = this.lastPolled && all.includes(this.lastPolled) ? [this.lastPolled, ...all.filter((a) => a !== this.lastPolled)] : all;
       let last: unknown;
       for (const addr of targets) {
-        const client = new grpc.Client(addr, creds, { ...channelOptions(), 'grpc.use_local_subchannel_pool': 1 });
+        const client = this.pollClient(addr);
         try {
           const st = await nodeStatus(client, 5000);
+          this.lastPolled = addr;
           await this.onStatus(client, st.role, st.managers);
           return;
         } catch (e) {
@@ -472,8 +502,6 @@ export class SwarmNode {
             await this.onRemoved(grpcMessage(e));
             return;
           }
-        } finally {
-          client.close();
         }
       }
       if (last) this.o.log.debug({ err: grpcMessage(last) }, 'role poll: no manager answered');
