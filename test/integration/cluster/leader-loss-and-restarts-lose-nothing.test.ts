@@ -1,6 +1,7 @@
 // SIGKILL of the leader: another manager leads, `docker node ls` through a surviving manager works and
 // shows the old leader Unreachable; writes go on; the old leader restarted rejoins as a follower and
-// the cluster is whole again. Then every manager is stopped and started again: every object is intact.
+// the cluster is whole again. Then every node is stopped and started again: each resumes its role,
+// every object is intact.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterState, writeObjects } from './cluster-state.js';
@@ -45,14 +46,16 @@ test('leader SIGKILLed → new leader, old one unreachable, restart rejoins as f
     assert.deepEqual(afterRejoin.services, before.services);
     assert.deepEqual(afterRejoin.swarm.Spec, before.swarm.Spec);
 
-    // every manager stopped (SIGTERM), then started again
-    await Promise.all(managers.map((h) => h.stop('SIGTERM')));
-    await Promise.all(managers.map((h) => h.start()));
+    // every node stopped (SIGTERM), then started again: each resumes its role from its data root
+    const everyone = [...managers, lab.host('w1')];
+    await Promise.all(everyone.map((h) => h.stop('SIGTERM')));
+    await Promise.all(everyone.map((h) => h.start()));
     const m3 = managers[2]!;
-    const restarted = await until('a leader after the full restart', async () => {
+    const restarted = await until('a leader and every node ready after the full restart', async () => {
       const rows = await m3.nodeLs();
-      return rows.filter((r) => r.manager === 'Leader').length === 1 ? rows : undefined;
-    }, 30_000);
+      return rows.filter((r) => r.manager === 'Leader').length === 1 && rows.every((r) => r.status === 'Ready') ? rows : undefined;
+    }, 60_000);
+    assert.equal((await lab.host('w1').dockerOk(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])).trim(), 'active false');
     assert.equal(restarted.length, 4);
     const after = await clusterState(m3);
     assert.deepEqual(after.services, before.services, 'services intact');
