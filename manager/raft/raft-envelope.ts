@@ -15,14 +15,14 @@ const HEADER = 13;
 const KIND_APP = 1;
 
 export function wrapProposal(id: ProposalId, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER + payload.length);
-  const dv = new DataView(out.buffer);
+  const out = Buffer.allocUnsafe(HEADER + payload.length); // from the shared pool: no ArrayBuffer each
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = KIND_APP;
   dv.setUint32(1, id.node);
   dv.setUint32(5, id.epoch);
   dv.setUint32(9, id.seq);
   out.set(payload, HEADER);
-  return out;
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 export function unwrapProposal(data: Uint8Array): { id: ProposalId; payload: Uint8Array } | undefined {

@@ -21,8 +21,8 @@ export function encodeKvCommand(c: KvCommand): Uint8Array {
   const value = c.op === 'delete' ? new Uint8Array(0) : c.value;
   const expected = c.op === 'cas' ? c.expected : null;
   const size = 1 + 4 + c.key.length + 4 + value.length + (c.op === 'cas' ? 4 + (expected?.length ?? 0) : 0);
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
+  const out = Buffer.allocUnsafe(size); // from Node's shared pool: no ArrayBuffer per command
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let o = 0;
   out[o++] = OPS[c.op];
   dv.setUint32(o, c.key.length); o += 4; out.set(c.key, o); o += c.key.length;
@@ -31,7 +31,7 @@ export function encodeKvCommand(c: KvCommand): Uint8Array {
     dv.setInt32(o, expected === null ? -1 : expected.length); o += 4;
     if (expected !== null) out.set(expected, o);
   }
-  return out;
+  return new Uint8Array(out.buffer, out.byteOffset, size);
 }
 
 export function decodeKvCommand(b: Uint8Array): KvCommand {
@@ -53,9 +53,11 @@ export function decodeKvCommand(b: Uint8Array): KvCommand {
   throw new KvCommandError(`unknown op ${String(op)}`);
 }
 
-interface Item { value: Uint8Array; revision: number }
+// Keys and values are held as latin1 strings (one heap object each, no ArrayBuffer to track): with
+// hundreds of thousands of keys this keeps the garbage collector's work per key small.
+interface Item { value: string; revision: number }
 
-const k = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+const k = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 
 export class KvStateMachine implements StateMachine {
   private items = new Map<string, Item>();
@@ -66,20 +68,22 @@ export class KvStateMachine implements StateMachine {
     const c = decodeKvCommand(data);
     const key = k(c.key);
     const prev = this.items.get(key);
+    const prevValue = (): Uint8Array | undefined => (prev === undefined ? undefined : Buffer.from(prev.value, 'latin1'));
     if (c.op === 'delete') {
       this.items.delete(key);
-      return { revision: index, succeeded: prev !== undefined, prev: prev?.value };
+      return { revision: index, succeeded: prev !== undefined, prev: prevValue() };
     }
     if (c.op === 'cas') {
-      const ok = c.expected === null ? prev === undefined : prev !== undefined && Buffer.compare(prev.value, c.expected) === 0;
-      if (!ok) return { revision: index, succeeded: false, prev: prev?.value };
+      const ok = c.expected === null ? prev === undefined : prev !== undefined && prev.value === k(c.expected);
+      if (!ok) return { revision: index, succeeded: false, prev: prevValue() };
     }
-    this.items.set(key, { value: new Uint8Array(c.value), revision: index });
-    return { revision: index, succeeded: true, prev: prev?.value };
+    this.items.set(key, { value: k(c.value), revision: index });
+    return { revision: index, succeeded: true, prev: prevValue() };
   }
 
   get(key: Uint8Array): { value: Uint8Array; revision: number } | undefined {
-    return this.items.get(k(key));
+    const it = this.items.get(k(key));
+    return it === undefined ? undefined : { value: new Uint8Array(Buffer.from(it.value, 'latin1')), revision: it.revision };
   }
 
   get size(): number { return this.items.size; }
@@ -97,7 +101,7 @@ export class KvStateMachine implements StateMachine {
       out.writeUInt32BE(key.length, o); o += 4;
       o += out.write(key, o, 'latin1');
       out.writeUInt32BE(it.value.length, o); o += 4;
-      out.set(it.value, o); o += it.value.length;
+      o += out.write(it.value, o, 'latin1');
       out.writeDoubleBE(it.revision, o); o += 8;
     }
     return out;
@@ -115,7 +119,7 @@ export class KvStateMachine implements StateMachine {
     const n = b.readUInt32BE(o); o += 4;
     for (let i = 0; i < n; i++) {
       need(4); const kl = b.readUInt32BE(o); o += 4; need(kl); const key = b.toString('latin1', o, o + kl); o += kl;
-      need(4); const vl = b.readUInt32BE(o); o += 4; need(vl); const value = new Uint8Array(b.subarray(o, o + vl)); o += vl;
+      need(4); const vl = b.readUInt32BE(o); o += 4; need(vl); const value = b.toString('latin1', o, o + vl); o += vl;
       need(8); const revision = b.readDoubleBE(o); o += 8;
       this.items.set(key, { value, revision });
     }
