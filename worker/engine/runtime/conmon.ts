@@ -1,11 +1,12 @@
 /**
- * Starts a container under conmon (runtime.md §3): conmon daemonizes, runs `<runtime> create`, writes the
- * container's pid file, and later the exit code into `<exitDir>/<id>`; the caller then runs
- * `<runtime> start`. conmon outlives the daemon, so containers do too.
+ * Starts a container under conmon (runtime.md §3): conmon daemonizes, runs `<runtime> create`, says the
+ * container's pid on its sync pipe, and later writes the exit code into `<exitDir>/<id>`; the caller
+ * then runs `<runtime> start`. conmon outlives the daemon, so containers do too.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { OciRuntime } from './oci-runtime.js';
 
@@ -81,14 +82,13 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Spawns conmon (which runs `runtime create`) and waits for the container's pid file. */
+/**
+ * Spawns conmon, which runs `runtime create`, and waits for its word on the sync pipe (`_OCI_SYNCPIPE`,
+ * as podman does): `{"data": <container pid>}` once the container is created, or `{"data": -1,
+ * "message": …}` when the runtime failed. No polling of the pid file.
+ */
 export async function launchConmon(l: ConmonLaunch): Promise<ConmonHandle> {
-  await rm(pidFile(l.bundle), { force: true });
-  await rm(conmonPidFile(l.bundle), { force: true });
-  await rm(join(l.exitDir, l.id), { force: true });
-  await rm(runtimeLog(l.bundle), { force: true });
+  await Promise.all([pidFile(l.bundle), conmonPidFile(l.bundle), join(l.exitDir, l.id), runtimeLog(l.bundle)].map((f) => rm(f, { force: true })));
   const args = [
     '--api-version', '1',
     '-c', l.id, '-u', attachKey(l.id), '-n', l.name,
@@ -109,34 +109,48 @@ export async function launchConmon(l: ConmonLaunch): Promise<ConmonHandle> {
   const fd = openSync(outPath, 'w');
   let child;
   try {
-    child = spawn(CONMON_PATH, args, { detached: true, stdio: ['ignore', fd, fd], cwd: l.bundle });
+    child = spawn(CONMON_PATH, args, { detached: true, stdio: ['ignore', fd, fd, 'pipe'], cwd: l.bundle, env: { ...process.env, _OCI_SYNCPIPE: '3' } });
   } finally {
     closeSync(fd);
   }
-  const firstExit = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => resolve(code));
-    child.on('error', () => resolve(-1));
-  });
   child.unref();
-  const code = await firstExit;
-  const deadline = Date.now() + (l.timeoutMs ?? 20_000);
   const failure = async (why: string): Promise<ConmonError> => {
     const out = ((await readFile(runtimeLog(l.bundle), 'utf8').catch(() => '')) + (await readFile(outPath, 'utf8').catch(() => ''))).trim();
     const lines = out.split('\n').filter((x) => /error|fail|invalid|no such|denied/i.test(x));
     return new ConmonError(`${why}${lines.length ? ': ' + lines.slice(-3).join(' | ') : out ? ': ' + out.slice(-400) : ''}`);
   };
-  if (code !== 0) throw await failure(`conmon exited with ${code}`);
-  for (;;) {
-    const pid = await readPid(pidFile(l.bundle));
-    if (pid > 0) return { pid, conmonPid: await readPid(conmonPidFile(l.bundle)) };
-    const conmonPid = await readPid(conmonPidFile(l.bundle));
-    const exited = await readFile(join(l.exitDir, l.id), 'utf8').catch(() => undefined);
-    if (exited !== undefined || (conmonPid > 0 && !processAlive(conmonPid))) {
-      throw await failure('the OCI runtime could not create the container');
-    }
-    if (Date.now() > deadline) throw await failure('timed out waiting for the container to be created');
-    await sleep(2);
+  const sync = child.stdio[3] as Readable | null;
+  if (!sync) throw new ConmonError('conmon was started without its sync pipe');
+  const word = await new Promise<{ data: number; message?: string } | string>((resolve) => {
+    let buf = '';
+    const done = (v: { data: number; message?: string } | string): void => {
+      clearTimeout(timer);
+      sync.removeAllListeners('data');
+      sync.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done('timed out waiting for the container to be created'), l.timeoutMs ?? 20_000);
+    sync.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const v = JSON.parse(buf.slice(0, nl)) as { data?: unknown; message?: unknown };
+        done(typeof v.data === 'number' ? { data: v.data, ...(typeof v.message === 'string' ? { message: v.message } : {}) } : `conmon said ${buf.slice(0, nl)}`);
+      } catch {
+        done(`conmon said ${buf.slice(0, nl)}`);
+      }
+    });
+    sync.on('error', () => undefined);
+    sync.on('close', () => done('conmon exited before the container was created'));
+    child.on('error', (e) => done(`conmon could not start: ${e.message}`));
+  });
+  if (typeof word === 'string') throw await failure(word);
+  if (word.data <= 0) {
+    const said = word.message?.trim();
+    throw said ? new ConmonError(`the OCI runtime could not create the container: ${said}`) : await failure('the OCI runtime could not create the container');
   }
+  return { pid: word.data, conmonPid: await readPid(conmonPidFile(l.bundle)) };
 }
 
 /** The exit code conmon recorded, or undefined while the container runs. */
