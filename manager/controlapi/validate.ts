@@ -74,7 +74,8 @@ function checkRefShapes<K extends 'Secrets' | 'Configs'>(list: unknown, kind: K)
   });
 }
 
-const SVC_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+/** SwarmKit's isValidName: a DNS name component, '-' and '_' inside (stack services are NAME_svc). */
+const SVC_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
 
 function updateConfig(x: unknown, field: string): UpdateConfig | undefined {
   if (x === undefined || x === null) return undefined;
@@ -103,7 +104,7 @@ export function validateServiceSpec(body: unknown): ServiceSpec {
   const spec = structuredClone(body) as unknown as ServiceSpec & Record<string, unknown>;
   delete spec.version; // dockerode copies ?version into the body
   if (typeof spec.Name !== 'string' || spec.Name === '') fail('Name: a service name is required');
-  if (!SVC_NAME.test(spec.Name)) fail(`Name: ${JSON.stringify(spec.Name)} is invalid, only [a-zA-Z0-9][a-zA-Z0-9-]* up to 63 characters, not starting or ending with '-'`);
+  if (spec.Name.length > 63 || !SVC_NAME.test(spec.Name)) fail(`Name: ${JSON.stringify(spec.Name)} is invalid: name must be valid as a DNS name component (letters, digits, '-' and '_' inside, at most 63 characters)`);
   if (spec.Labels !== undefined && spec.Labels !== null && !isObj(spec.Labels)) fail('Labels: must be an object of strings');
 
   // TaskTemplate
