@@ -129,9 +129,11 @@ async function agentsChild(): Promise<void> {
       const ca = await RootCA.load(m.caCertPem, m.caKeyPem);
       const t0 = Date.now();
       const loud = (tag: string) => (obj: unknown, msg?: string) => console.error(`[agent ${tag}] ${msg ?? ''} ${JSON.stringify(obj)}`);
+      // one key pair per process (a CSR is only proof of the key: the CA sets each node's identity), one
+      // certificate per node — thousands of ECDSA key generations would dominate the setup otherwise
+      const { keyPem, csrPem } = await createKeyAndCSR();
       for (const [i, id] of m.ids.entries()) {
         const log = process.env.SHOAL_BENCH_DEBUG && i === 0 ? { info: loud('info'), warn: loud('warn'), error: loud('error'), debug: loud('debug') } : quiet;
-        const { keyPem, csrPem } = await createKeyAndCSR();
         const certPem = await ca.signCSR(csrPem, { nodeId: id, role: 'worker', clusterId: CLUSTER_ID, now: new Date() });
         const ex = new SimulatedExecutor({ hostname: id });
         agents.push(
@@ -291,7 +293,7 @@ async function withCluster(n: number, fn: (m: BenchManager) => Promise<void>): P
   const t0 = Date.now();
   const agents = await startAgents(ca, m.addr, ids, stateRoot);
   try {
-    await until(`${n} nodes ready`, () => readyCount(m.store) === n, 600_000, () => `${readyCount(m.store)} ready`);
+    await until(`${n} nodes ready`, () => readyCount(m.store) === n, 1_800_000, () => `${readyCount(m.store)} ready`);
     console.log(`    ${n} simulated nodes (${Math.ceil(n / AGENTS_PER_CHILD)} agent processes) connected over mTLS and ready ${((Date.now() - t0) / 1000).toFixed(1)} s after fork (certificates ${(agents.certMs / 1000).toFixed(1)} s of it)`);
     await fn(m);
   } finally {
