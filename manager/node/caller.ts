@@ -5,7 +5,7 @@
  * allowed roles, this cluster, not a removed node.
  */
 import * as grpc from '@grpc/grpc-js';
-import { peerIdentity, type NodeRole } from '../ca/index.js';
+import { parseIdentity, peerIdentity, type Identity, type NodeRole } from '../ca/index.js';
 import { isRecord, RpcError } from './grpc-json.js';
 
 export const FORWARDED_FOR = 'shoal-forwarded-for';
@@ -26,11 +26,31 @@ export interface CallPolicy {
 
 type CallWithAuth = Parameters<typeof peerIdentity>[0] & { metadata: grpc.Metadata };
 
+/**
+ * Identities of the client certificates seen, by their DER: parsing X.509 on every call (heartbeats
+ * pass through here) is the largest cost of a busy leader; TLS already verified chain and validity.
+ */
+const identities = new Map<string, Identity>();
+const IDENTITY_CACHE_MAX = 20_000;
+
+function certIdentity(call: CallWithAuth): Identity {
+  const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+  if (!raw || raw.length === 0) return peerIdentity(call); // throws: no certificate
+  const key = raw.toString('base64');
+  let id = identities.get(key);
+  if (!id) {
+    id = parseIdentity(new Uint8Array(raw));
+    if (identities.size >= IDENTITY_CACHE_MAX) identities.clear();
+    identities.set(key, id);
+  }
+  return id;
+}
+
 /** The caller as its certificate (or its forwarding manager) says; UNAUTHENTICATED without one. */
 export function callerOf(call: CallWithAuth, clusterId: string): Caller {
   let direct;
   try {
-    direct = peerIdentity(call);
+    direct = certIdentity(call);
   } catch (e) {
     throw new RpcError(grpc.status.UNAUTHENTICATED, (e as Error).message);
   }
