@@ -3,12 +3,12 @@
 // and the directory fsynced. Loading picks the newest file that is intact and that the WAL has a
 // snapshot marker for; a corrupt file is renamed `.broken` and the next older one is tried.
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync,
+  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writevSync,
 } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeSnapshot, decodeSnapshotFile, encodeSnapshot, encodeSnapshotFile, type WalSnapshot } from '../codec.js';
+import { decodeSnapshot, decodeSnapshotFile, encodeSnapshotFileParts, type WalSnapshot } from '../codec.js';
 import type { Snapshot } from '../core/types.js';
 import { fsyncDir } from '../wal/fs-util.js';
 import { parseSnapName, snapName } from './snap-name.js';
@@ -67,14 +67,18 @@ export class Snapshotter {
   save(snap: Snapshot): string {
     const { term, index } = snap.metadata;
     if (index === 0) throw new SnapshotError('refusing to save an empty snapshot (index 0)');
-    const data = encodeSnapshot(snap);
-    const body = encodeSnapshotFile({ crc: crc32(data), data });
+    const { parts } = encodeSnapshotFileParts(snap);
     const name = snapName(term, index);
     const tmp = join(this.dir, `${name}.tmp`);
     const fd = openSync(tmp, 'w');
     try {
-      let done = 0;
-      while (done < body.length) done += writeSync(fd, body, done, body.length - done, done);
+      let rest = parts;
+      let pos = 0;
+      while (rest.length > 0) {
+        const n = writevSync(fd, rest, pos);
+        pos += n;
+        rest = advanceParts(rest, n);
+      }
       if (this.fsync) fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -91,14 +95,18 @@ export class Snapshotter {
   async saveAsync(snap: Snapshot): Promise<string> {
     const { term, index } = snap.metadata;
     if (index === 0) throw new SnapshotError('refusing to save an empty snapshot (index 0)');
-    const data = encodeSnapshot(snap);
-    const body = encodeSnapshotFile({ crc: crc32(data), data });
+    const { parts } = encodeSnapshotFileParts(snap);
     const name = snapName(term, index);
     const tmp = join(this.dir, `${name}.tmp`);
     const fh = await open(tmp, 'w');
     try {
-      let done = 0;
-      while (done < body.length) done += (await fh.write(body, done, body.length - done, done)).bytesWritten;
+      let rest = parts;
+      let pos = 0;
+      while (rest.length > 0) {
+        const { bytesWritten } = await fh.writev(rest, pos);
+        pos += bytesWritten;
+        rest = advanceParts(rest, bytesWritten);
+      }
       if (this.fsync) await fh.sync();
     } finally {
       await fh.close();
@@ -163,4 +171,12 @@ export class Snapshotter {
   exists(name: string): boolean {
     return existsSync(join(this.dir, name));
   }
+}
+
+/** The parts left after `n` bytes of them were written. */
+function advanceParts(parts: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (i < parts.length && n >= parts[i]!.length) { n -= parts[i]!.length; i++; }
+  if (i === parts.length) return [];
+  return [parts[i]!.subarray(n), ...parts.slice(i + 1)];
 }
