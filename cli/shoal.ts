@@ -6,18 +6,42 @@
 import { Command } from 'commander';
 import { ApiClient, ApiResponseError, DaemonUnreachableError } from './api-client.js';
 import { DEFAULT_HOST, HostAddressError } from './host-address.js';
-import { registerBuildCommands } from './shoal/build-commands.js';
 import { registerContainerCommands } from './shoal/container-commands.js';
 import { registerImageCommands } from './shoal/image-commands.js';
-import { registerNodeCommands } from './shoal/node-commands.js';
 import { FlagError } from './shoal/run-flags.js';
-import { registerServiceCommands } from './shoal/service-commands.js';
-import { registerSecretCommands } from './shoal/secret-commands.js';
-import { registerConfigCommands } from './shoal/config-commands.js';
-import { registerStackCommands } from './shoal/stack-commands.js';
-import { registerSwarmCommands } from './shoal/swarm-commands.js';
 import { registerSystemCommands } from './shoal/system-commands.js';
 import { registerNetworkCommands, registerVolumeCommands } from './shoal/volume-network-commands.js';
+
+type Register = (program: Command, client: () => ApiClient) => void;
+
+/**
+ * Command groups imported only when the command line names them (or asks for help): the container
+ * commands start without loading the swarm, stack (yaml) and build (tar) code. A new group is one
+ * line here.
+ */
+const LAZY_GROUPS: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ['build'], load: async () => (await import('./shoal/build-commands.js')).registerBuildCommands },
+  { names: ['service'], load: async () => (await import('./shoal/service-commands.js')).registerServiceCommands },
+  { names: ['secret'], load: async () => (await import('./shoal/secret-commands.js')).registerSecretCommands },
+  { names: ['config'], load: async () => (await import('./shoal/config-commands.js')).registerConfigCommands },
+  { names: ['stack'], load: async () => (await import('./shoal/stack-commands.js')).registerStackCommands },
+  { names: ['swarm'], load: async () => (await import('./shoal/swarm-commands.js')).registerSwarmCommands },
+  { names: ['node'], load: async () => (await import('./shoal/node-commands.js')).registerNodeCommands },
+];
+
+/** The command word of `argv` (after node, the script and the global -H/--host), or undefined. */
+export function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-H' || a === '--host') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--host=') || (a.startsWith('-H') && a.length > 2)) continue;
+    return a.startsWith('-') ? undefined : a;
+  }
+  return undefined;
+}
 
 /** Exit code to use after a failure, with the message printed to stderr. */
 export function reportError(e: unknown): number {
@@ -33,7 +57,8 @@ export function reportError(e: unknown): number {
   return 1;
 }
 
-export function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => void): Command {
+/** The program for `argv`: the core groups, plus the lazy group it names (all of them for help or an unknown word). */
+export async function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => void, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('shoal')
     .description('shoal: a Swarm-style container orchestrator')
     .option('-H, --host <addr>', 'daemon socket to connect to')
@@ -46,16 +71,14 @@ export function shoalProgram(env: NodeJS.ProcessEnv, exit: (code: number) => voi
   };
   registerContainerCommands(program, getClient, exit);
   registerImageCommands(program, getClient);
-  registerBuildCommands(program, getClient);
   registerVolumeCommands(program, getClient);
   registerNetworkCommands(program, getClient);
   registerSystemCommands(program, getClient);
-  registerServiceCommands(program, getClient);
-  registerSecretCommands(program, getClient);
-  registerConfigCommands(program, getClient);
-  registerStackCommands(program, getClient);
-  registerSwarmCommands(program, getClient);
-  registerNodeCommands(program, getClient);
+  const word = commandWord(argv);
+  const core = word !== undefined && program.commands.some((c) => c.name() === word || c.aliases().includes(word));
+  const named = LAZY_GROUPS.filter((g) => word !== undefined && g.names.includes(word));
+  const groups = core ? [] : named.length > 0 ? named : LAZY_GROUPS;
+  for (const register of await Promise.all(groups.map((g) => g.load()))) register(program, getClient);
   return program;
 }
 
@@ -65,8 +88,8 @@ if (isMain) {
   const exit = (c: number): void => {
     code = c;
   };
-  shoalProgram(process.env, exit)
-    .parseAsync(process.argv)
+  shoalProgram(process.env, exit, process.argv)
+    .then((program) => program.parseAsync(process.argv))
     .then(
       () => process.exit(code),
       (e: unknown) => process.exit(reportError(e)),
