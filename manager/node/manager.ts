@@ -177,6 +177,22 @@ export class Manager {
     return r.status().core.config.voters.map((id) => ({ id, reachable: id === this.o.raftId || !r.isLeader || this.reach.reachable(id, now) }));
   }
 
+  /**
+   * Raft messages only from managers this cluster still has: a node this store knows as a worker, or
+   * whose recorded Raft ID is no longer a member (removed, or an old manager after --force-new-cluster),
+   * is refused, so it cannot disturb the cluster with an old term or log. Unknown nodes pass (a joining
+   * manager's store is still empty when the leader first sends to it).
+   */
+  private raftPeerRefusal(nodeId: string): string | undefined {
+    const n = this.store.view((tx) => tx.get('nodes', nodeId));
+    if (!n) return undefined;
+    if (n.Role !== 'manager' && n.Spec.Role !== 'manager') return `node ${nodeId} is not a manager of this swarm`;
+    const id = n.ManagerStatus?.RaftID;
+    const r = this.raftNode;
+    if (id !== undefined && r && !r.status().members.some((m) => m.id === id)) return `raft member ${id} (node ${nodeId}) was removed from the raft cluster`;
+    return undefined;
+  }
+
   private raftView(): RaftView {
     return {
       selfId: this.o.raftId,
@@ -188,7 +204,10 @@ export class Manager {
     };
   }
 
-  /** Starts Raft and the server; resolves when the store holds the cluster (bootstrapped or replicated). */
+  /**
+   * Starts Raft and the server. A new or joining manager resolves when its store holds the cluster
+   * (bootstrapped or replicated) and a leader is known; a restarted one at once (its state is on disk).
+   */
   async start(opts: { readyTimeoutMs?: number } = {}): Promise<void> {
     const o = this.o;
     const storage = await DiskStorage.open(join(o.dir, 'raft'));
@@ -208,8 +227,8 @@ export class Manager {
       channelOptions: channelOptions(),
       authorize: (call) => {
         try {
-          authorize(call, { roles: ['manager'], clusterId: o.clusterId, isRemoved: (id) => this.isRemoved(id) });
-          return undefined;
+          const c = authorize(call, { roles: ['manager'], clusterId: o.clusterId, isRemoved: (id) => this.isRemoved(id) });
+          return this.raftPeerRefusal(c.nodeId);
         } catch (e) {
           return (e as Error).message;
         }
@@ -245,6 +264,15 @@ export class Manager {
     this.addServices();
     await this.bind();
     this.watchTimer = setInterval(() => this.watchLeadership(), Math.max(10, Math.min(this.timing.tickMs, 100)));
+    if (this.o.mode.kind === 'restart') {
+      // the state is on disk: serve at once, whether or not a quorum is up. A manager that crashed
+      // before receiving anything asks for membership again in the background.
+      if (mode.kind === 'join') {
+        const remotes = mode.remotes;
+        void this.joinRaft(remotes, 3_600_000).catch((e: unknown) => o.log.error({ err: (e as Error).message }, 'could not rejoin the raft cluster'));
+      }
+      return;
+    }
     if (mode.kind === 'join') await this.joinRaft(mode.remotes, opts.readyTimeoutMs ?? 120_000);
     await this.waitReady(mode, opts.readyTimeoutMs ?? 120_000);
   }
@@ -308,6 +336,16 @@ export class Manager {
       await sleep(Math.min(2000, 200 * (attempt + 1)));
     }
     throw new ManagerError(`could not join the raft cluster: ${last ? grpcMessage(last) : 'no manager reachable'}`);
+  }
+
+  /** Resolves once this manager leads with its leader loops running (a single voter: at once). */
+  async waitLeading(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(this.leading && this.isLeader)) {
+      if (this.stopped) throw new ManagerError('manager stopped');
+      if (Date.now() > deadline) throw new ManagerError(`this manager did not become the leader within ${timeoutMs} ms`);
+      await sleep(20);
+    }
   }
 
   private async waitReady(mode: ManagerMode, timeoutMs: number): Promise<void> {

@@ -18,7 +18,7 @@ import {
 import { renderClusterInfo } from '../controlapi/render-swarm.js';
 import { initSwarmSpec } from '../controlapi/swarm-spec.js';
 import type { ControlTarget } from '../controlapi/control-gateway.js';
-import { generateId, type Cluster, type Node, type NodeAvailability, type NodeDescription, type ReplicatedStore } from '../store/index.js';
+import { generateId, isStoreError, type Cluster, type Node, type NodeAvailability, type NodeDescription, type ReplicatedStore } from '../store/index.js';
 import type { Executor } from '../../worker/executor/index.js';
 import { Agent } from '../../worker/agent/index.js';
 import type { SwarmInfo } from '../../worker/engine/api/ports.js';
@@ -276,11 +276,20 @@ export class SwarmNode {
     try {
       await this.startManager({ kind: 'restart', remotes: [] });
       const m = this.manager!;
+      await m.waitLeading(30_000);
       // its own Node keeps manager status at the (possibly new) address
-      await m.store.update((tx) => {
-        const n = tx.get('nodes', s.nodeId);
-        if (n) tx.update('nodes', { ...n, ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: advertise, RaftID: s.raftId } });
-      });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await m.store.update((tx) => {
+            const n = tx.get('nodes', s.nodeId);
+            if (n && n.ManagerStatus?.Addr !== advertise) tx.update('nodes', { ...n, ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: advertise, RaftID: s.raftId } });
+          });
+          break;
+        } catch (e) {
+          // the manager-status loop may write the same node at the same moment
+          if (!isStoreError(e, 'out-of-sequence') || attempt >= 10) throw e;
+        }
+      }
       await this.startAgent();
       this.state = 'active';
       this.error = '';

@@ -1,6 +1,7 @@
 // Two of three managers SIGKILLed: writes (and reads) through the survivor fail with Docker's "does
 // not have a leader" message and change nothing; `docker swarm init --force-new-cluster` on the
-// survivor gives a single-manager cluster that keeps every committed object and takes writes again.
+// survivor gives a single-manager cluster that keeps every committed object and takes writes again;
+// an old manager restarted with its old Raft log is refused by the new cluster and cannot disturb it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterState, writeObjects } from './cluster-state.js';
@@ -39,8 +40,17 @@ test('quorum loss: writes refused saying so; --force-new-cluster on the survivor
     const w1 = (await m3.api<{ Spec: { Labels: Record<string, string> } }>('GET', '/nodes/w1')).json;
     assert.equal(w1.Spec.Labels.kept, 'w1');
     assert.equal(w1.Spec.Labels.lost, undefined, 'the refused write did not happen');
-    // writes work again, and the dead managers can be demoted and removed
+    // writes work again; an old manager restarted with its old Raft log cannot disturb the new cluster
     await m3.dockerOk(['node', 'update', '--label-add', 'after=recovery', 'w1']);
+    await m1.start();
+    await new Promise((r) => setTimeout(r, 3000));
+    const still = await m3.nodeLs();
+    assert.equal(still.find((x) => x.hostname === 'm3')?.manager, 'Leader', 'the survivor still leads');
+    assert.equal(still.find((x) => x.hostname === 'm1')?.manager, 'Unreachable');
+    await m3.dockerOk(['node', 'update', '--label-add', 'still=writable', 'w1']);
+    assert.match((await m1.docker(['node', 'ls'])).stderr, /does not have a leader/, 'the old manager alone has no quorum');
+    await m1.stop('SIGKILL');
+    // the dead managers can be demoted and removed
     await m3.dockerOk(['node', 'demote', 'm1', 'm2']);
     await until('m1 and m2 demoted', async () => (await m3.nodeLs()).filter((r) => r.manager !== '').length === 1);
     await m3.dockerOk(['node', 'rm', '--force', 'm1', 'm2']);
