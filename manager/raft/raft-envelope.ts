@@ -46,10 +46,10 @@ export function decodeMemberContext(b: Uint8Array): string | undefined {
 
 export function wrapSnapshot(members: ReadonlyMap<NodeId, string>, app: Uint8Array): Uint8Array {
   const head = new TextEncoder().encode(JSON.stringify({ members: [...members] }) + '\n');
-  const out = new Uint8Array(head.length + app.length);
+  const out = Buffer.allocUnsafe(head.length + app.length); // every byte is written below: no zero-fill
   out.set(head, 0);
   out.set(app, head.length);
-  return out;
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 export function unwrapSnapshot(data: Uint8Array): { members: Map<NodeId, string>; app: Uint8Array } {
