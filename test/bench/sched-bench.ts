@@ -151,9 +151,11 @@ async function agentsChild(): Promise<void> {
         );
       }
       const certMs = Date.now() - t0;
-      // nodes join in waves (50 every 100 ms per process), not as one thundering herd of TLS handshakes
-      for (let i = 0; i < agents.length; i += 50) {
-        await Promise.all(agents.slice(i, i + 50).map((a) => a.start()));
+      // nodes join in waves, not as one thundering herd of TLS handshakes (SHOAL_BENCH_JOIN_PER_S per process)
+      const perSecond = Number(process.env.SHOAL_BENCH_JOIN_PER_S ?? 500);
+      const wave = Math.max(1, Math.round(perSecond / 10));
+      for (let i = 0; i < agents.length; i += wave) {
+        await Promise.all(agents.slice(i, i + wave).map((a) => a.start()));
         await new Promise((r) => setTimeout(r, 100));
       }
       process.send!({ type: 'started', certMs });
@@ -198,7 +200,9 @@ async function startManager(ca: RootCA, nodeIds: string[]): Promise<BenchManager
   server.addService(svc.definition, svc.implementation);
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', serverCredentials({ keyPem, certPem }, ca.certPem), (e, p) => (e ? rej(e) : res(p))));
   const loops: LeaderLoop[] = [...serviceLoops(), dispatcher];
-  for (const l of loops) await l.start({ store, now: Date.now, random: Math.random, log: quiet, nodeId: 'benchmanager' });
+  // the leader's warnings and errors go to stderr (a dispatcher restart or a failing loop shows)
+  const log = { ...quiet, warn: (o: unknown, m?: string) => console.error(`[leader warn] ${m ?? ''} ${JSON.stringify(o)}`), error: (o: unknown, m?: string) => console.error(`[leader error] ${m ?? ''} ${JSON.stringify(o)}`) };
+  for (const l of loops) await l.start({ store, now: Date.now, random: Math.random, log, nodeId: 'benchmanager' });
   const api = Fastify({ logger: false });
   await api.register(serviceRoutes({ store }));
   return {
@@ -275,6 +279,8 @@ async function until(what: string, cond: () => boolean, limitMs: number, progres
 }
 
 const readyCount = (store: ReplicatedStore): number => store.view((tx) => tx.find('nodes', { index: 'state', key: 'ready' }).length);
+const nodeStates = (store: ReplicatedStore): string =>
+  store.view((tx) => ['ready', 'down', 'disconnected', 'unknown'].map((st) => `${st} ${tx.find('nodes', { index: 'state', key: st }).length}`).join(', '));
 
 function cpuSince(cpu0: NodeJS.CpuUsage, wall0: bigint): { pct: number; cpuS: number; wallS: number } {
   const c = process.cpuUsage(cpu0);
@@ -293,7 +299,7 @@ async function withCluster(n: number, fn: (m: BenchManager) => Promise<void>): P
   const t0 = Date.now();
   const agents = await startAgents(ca, m.addr, ids, stateRoot);
   try {
-    await until(`${n} nodes ready`, () => readyCount(m.store) === n, 1_800_000, () => `${readyCount(m.store)} ready`);
+    await until(`${n} nodes ready`, () => readyCount(m.store) === n, 1_800_000, () => nodeStates(m.store));
     console.log(`    ${n} simulated nodes (${Math.ceil(n / AGENTS_PER_CHILD)} agent processes) connected over mTLS and ready ${((Date.now() - t0) / 1000).toFixed(1)} s after fork (certificates ${(agents.certMs / 1000).toFixed(1)} s of it)`);
     await fn(m);
   } finally {
