@@ -372,7 +372,11 @@ export class RaftNode {
       }
       const leader = this.role === RaftRole.Leader;
       if (leader) this.o.transport.send(rd.messages);
-      const batch: PersistBatch = { entries: rd.entries, mustSync: rd.mustSync };
+      // A lone entry (light load) is synced on the loop's own thread: the thread-pool round trip
+      // costs more than the loop gains meanwhile. Under load (batches), the sync runs off the loop so
+      // proposals, acks and answers keep flowing while the disk flushes.
+      const inline = rd.entries.length <= 1;
+      const batch: PersistBatch = { entries: rd.entries, mustSync: rd.mustSync, syncInline: inline };
       if (rd.hardState !== undefined) batch.hardState = rd.hardState;
       let persisted = false;
       if (rd.snapshot !== undefined) {
@@ -387,6 +391,10 @@ export class RaftNode {
       for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
       this.reads.release(this.applied);
       if (!persisted) {
+        // A leader's messages are flushed to the sockets on the next loop turn: let them go before
+        // blocking on the disk, so the followers' fsyncs run alongside this one.
+        if (inline && leader && rd.mustSync && rd.messages.length > 0) await new Promise<void>((r) => setImmediate(r));
+        if (this.stopped) return;
         await this.persist(batch);
         if (this.stopped) return;
       }
