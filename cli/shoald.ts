@@ -14,6 +14,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { pino } from 'pino';
 import { controlGateway } from '../manager/controlapi/control-gateway.js';
+import { networkGateway } from '../manager/controlapi/network-gateway.js';
 import { swarmLifecycleRoutes } from '../manager/controlapi/swarm-lifecycle-routes.js';
 import { parseHostPort } from '../manager/node/addresses.js';
 import { SwarmNode } from '../manager/node/swarm-node.js';
@@ -177,7 +178,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   swarmRef = swarm;
   await swarm.start().catch((e: unknown) => log.error({ err: (e as Error).message }, 'swarm state could not be resumed'));
   const deps = { ...engine.apiDeps(), swarm: { swarmInfo: () => swarm.swarmInfo() }, insecureRegistries: flags.insecureRegistry };
-  const app = buildApi(deps, { log, plugins: [swarmLifecycleRoutes(swarm), controlGateway({ target: () => swarm.controlTarget() })] });
+  const app = buildApi(deps, { log, plugins: [swarmLifecycleRoutes(swarm), controlGateway({ target: () => swarm.controlTarget() }), networkGateway({ target: () => swarm.controlTarget() })] });
   await mkdir(dirname(socket), { recursive: true });
   await rm(socket, { force: true });
   try {

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { ReplicatedStore } from '../store/index.js';
 import { COMMON_HEADERS, stripVersion } from '../../worker/engine/api/version-prefix.js';
 import { ControlError, toControlError } from './control-error.js';
+import { networkRoutes } from './network-routes.js';
 import { nodeRoutes } from './node-routes.js';
 import type { LogSource } from './service-logs.js';
 import { serviceRoutes } from './service-routes.js';
@@ -54,6 +55,7 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<FastifyInst
   await app.register(swarmRoutes({ store: deps.store }));
   await app.register(nodeRoutes({ store: deps.store, voters: deps.voters }));
   await app.register(serviceRoutes({ store: deps.store, ...(deps.logs ? { logs: deps.logs } : {}) }));
+  await app.register(networkRoutes({ store: deps.store }));
   for (const p of deps.plugins ?? []) await app.register(p);
   await app.ready();
   return app;

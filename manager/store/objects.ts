@@ -145,6 +145,8 @@ export interface Node {
   Certificate: NodeCertificate;
   /** the role the node's certificate carries now (Spec.Role is the desired one) */
   Role: NodeRole;
+  /** the node's own addresses on networks (SwarmKit's Node.Attachments): its ingress address, from the allocator */
+  Attachments?: NetworkAttachment[];
 }
 
 // ---------------------------------------------------------------- service and task specs
