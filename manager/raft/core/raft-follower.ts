@@ -4,6 +4,7 @@
 import { newMessage } from './message.js';
 import { bcastAppend } from './raft-leader.js';
 import { dropped, STEP_OK, type Raft, type StepResult } from './raft.js';
+import { LogInvariantError } from './log.js';
 import { MessageType, NONE, RaftRole, type Message } from './types.js';
 
 /** A joining node (empty log, no configuration) cannot use entries from index 1 alone: the initial
@@ -35,7 +36,14 @@ function handleAppendEntries(r: Raft, m: Message): void {
 }
 
 function handleHeartbeat(r: Raft, m: Message): void {
-  r.raftLog.commitTo(Math.min(m.commit, r.raftLog.lastIndex()));
+  // The leader sends min(match, committed): this node acknowledged that much in this term, and
+  // nothing but a lost or corrupted log shrinks it. Clamping would hide that (and leave the leader
+  // probing forever); refuse loudly, as etcd does.
+  if (m.commit > r.raftLog.lastIndex()) {
+    throw new LogInvariantError(`heartbeat from ${m.from} commits ${m.commit} beyond last index ${r.raftLog.lastIndex()}: ` +
+      'entries this node acknowledged are gone (was the log corrupted, truncated, or lost?)');
+  }
+  r.raftLog.commitTo(m.commit);
   r.send(newMessage({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
 }
 
