@@ -42,7 +42,10 @@ export async function startContainer(ctx: RunnerContext, r: ContainerRecord): Pr
   let attached = false;
   try {
     await mountSnapshot(dir);
-    const att = await ctx.networks.attach(r.id, attachRequest(r));
+    // the netns and addresses first; the links, DNS and port rules (finish) go in while the runtime creates
+    // the container in that netns — it cannot run before `runtime start`, which waits for both
+    const begun = ctx.networks.beginAttach ? await ctx.networks.beginAttach(r.id, attachRequest(r)) : { attachment: await ctx.networks.attach(r.id, attachRequest(r)), finish: async () => undefined };
+    const att = begun.attachment;
     attached = true;
     const etc = { hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf'), hostname: join(dir, 'hostname') };
     await writeFile(etc.hosts, att.hostsFile);
@@ -59,9 +62,14 @@ export async function startContainer(ctx: RunnerContext, r: ContainerRecord): Pr
     }
     const spec = buildSpec({ record: r, rootfs, netnsPath: att.netnsPath, ...(att.newNetns ? { newNetns: true } : {}), cgroupsPath: cgroupPath(ctx.prefix, r.id), etcFiles: etc, swapAccounting: ctx.swapAccounting });
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec, null, 1));
-    const h = await launchConmon({ id: r.id, name: r.name, bundle: dir, logPath: logPathOf(dir), exitDir: ctx.exitDir, socketDir: ctx.socketDir, runtime: ctx.runtime, stdin: r.config.OpenStdin === true, terminal: r.config.Tty === true, stdinOnce: r.config.StdinOnce === true });
+    const [created, plugged] = await Promise.allSettled([
+      launchConmon({ id: r.id, name: r.name, bundle: dir, logPath: logPathOf(dir), exitDir: ctx.exitDir, socketDir: ctx.socketDir, runtime: ctx.runtime, stdin: r.config.OpenStdin === true, terminal: r.config.Tty === true, stdinOnce: r.config.StdinOnce === true }),
+      begun.finish(),
+    ]);
+    if (created.status === 'rejected') throw created.reason;
+    if (plugged.status === 'rejected') throw plugged.reason;
     await ctx.runtime.start(r.id);
-    return h;
+    return created.value;
   } catch (e) {
     await ctx.runtime.delete(r.id, true).catch(() => undefined);
     await removeCgroup(cgroupParent(ctx.prefix), r.id).catch(() => undefined);

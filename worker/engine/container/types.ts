@@ -101,6 +101,8 @@ export interface ContainerImages {
 /** What the container manager needs from networking (E3's NetworkManager satisfies it). */
 export interface ContainerNetworking {
   attach(containerId: string, req: AttachRequest): Promise<Attachment>;
+  /** attach in two steps (NetworkManager.beginAttach): the start overlaps `finish` with the runtime's create */
+  beginAttach?(containerId: string, req: AttachRequest): Promise<{ attachment: Attachment; finish: () => Promise<void> }>;
   detach(containerId: string): Promise<void>;
   getAttachment?(containerId: string): Attachment | undefined;
 }

@@ -84,14 +84,40 @@ export class NetworkManager extends NetworkCore {
    * so attaches of different containers overlap.
    */
   async attach(containerId: string, req: AttachRequest): Promise<Attachment> {
-    this.assertOpen();
-    if (!/^[0-9a-zA-Z]{12,64}$/.test(containerId)) throw badRequest(`invalid container id ${JSON.stringify(containerId)}`);
-    return this.perContainer(containerId, () => this.attachNow(containerId, req));
+    const { attachment, finish } = await this.beginAttach(containerId, req);
+    await finish();
+    return attachment;
   }
 
-  private async attachNow(containerId: string, req: AttachRequest): Promise<Attachment> {
+  /**
+   * attach in two steps, so that a caller can overlap the second with its own work (the runtime creating
+   * the container in the netns): the first reserves addresses and ports and makes the netns — all a
+   * runtime needs — and returns the attachment; `finish` plugs the links and brings up the embedded DNS,
+   * the VIPs and the port rules. A failure in either undoes everything, as attach does; a caller that
+   * gives up between the two calls detach.
+   */
+  async beginAttach(containerId: string, req: AttachRequest): Promise<{ attachment: Attachment; finish: () => Promise<void> }> {
+    this.assertOpen();
+    if (!/^[0-9a-zA-Z]{12,64}$/.test(containerId)) throw badRequest(`invalid container id ${JSON.stringify(containerId)}`);
+    return this.perContainer(containerId, async () => {
+      const c = await this.reserve(containerId, req);
+      if (c.netns) {
+        try {
+          await createNetns(this.host, c.netns);
+        } catch (e) {
+          throw await this.failAttach(c, e);
+        }
+      }
+      let finishing: Promise<void> | undefined;
+      const finish = (): Promise<void> => (finishing ??= this.perContainer(containerId, () => this.finishAttach(c)));
+      return { attachment: this.attachmentOf(c), finish };
+    });
+  }
+
+  /** Addresses, ports and the container's network state, under the manager lock (no kernel work). */
+  private async reserve(containerId: string, req: AttachRequest): Promise<ContainerNetState> {
     const bound = await this.scanHostPorts(req);
-    const c = await this.lock.run(async () => {
+    return this.lock.run(async () => {
       this.assertOpen();
       if (this.containers.has(containerId)) throw conflict(`container ${containerId} is already attached to its networks`);
       const base = { containerId, name: req.name.replace(/^\//, ''), hostname: req.hostname };
@@ -120,27 +146,34 @@ export class NetworkManager extends NetworkCore {
       this.containers.set(containerId, nc);
       return nc;
     });
+  }
+
+  /** The kernel side of an attach after the netns: links, VIPs and DNS side by side, then port rules. */
+  private async finishAttach(c: ContainerNetState): Promise<void> {
     try {
       if (c.netns) {
-        await createNetns(this.host, c.netns);
         const routeVia = c.endpoints.find((ep) => { const n = this.networks.get(ep.networkId)!; return n.driver === 'bridge' && !n.internal; });
         const steps = await Promise.allSettled([
           (async () => {
             for (const ep of c.endpoints) await this.plug(c, ep, ep === routeVia);
             await this.applyVips(c);
           })(),
-          this.needsDns(c) ? this.dns.listenIn(containerId, netnsPath(c.netns)) : Promise.resolve(),
+          this.needsDns(c) ? this.dns.listenIn(c.containerId, netnsPath(c.netns)) : Promise.resolve(),
         ]);
         for (const st of steps) if (st.status === 'rejected') throw st.reason;
         if (c.ports.length > 0) await this.syncRules();
       }
       await this.save(TRANSIENT);
     } catch (e) {
-      await this.teardown(c);
-      await this.save(TRANSIENT).catch(() => undefined);
-      throw e instanceof NetworkError ? e : new NetworkError(500, `could not attach container ${containerId}: ${(e as Error).message}`, { cause: e });
+      throw await this.failAttach(c, e);
     }
-    return this.attachmentOf(c);
+  }
+
+  /** Undoes a failed attach and returns the error to throw. */
+  private async failAttach(c: ContainerNetState, e: unknown): Promise<NetworkError> {
+    await this.teardown(c);
+    await this.save(TRANSIENT).catch(() => undefined);
+    return e instanceof NetworkError ? e : new NetworkError(500, `could not attach container ${c.containerId}: ${(e as Error).message}`, { cause: e });
   }
 
   /** Ports bound in the host netns, read only when a range or an ephemeral port is asked for. */
