@@ -72,6 +72,18 @@ export function advertiseAddress(listen: HostPort, advertise: string | undefined
   return formatHostPort({ host: fallbackHost(), port: listen.port });
 }
 
+/**
+ * Docker also takes a network interface name for the host ("eth0", "eth0:2377"): its first IPv4
+ * address. `interfaces` maps names to their IPv4 addresses (os.networkInterfaces() in the shell).
+ */
+export function resolveInterface(addr: string, interfaces: ReadonlyMap<string, string>): string {
+  const i = addr.lastIndexOf(':');
+  const host = i > 0 && addr.indexOf(':') === i ? addr.slice(0, i) : addr;
+  const ip = interfaces.get(host);
+  if (ip === undefined) return addr;
+  return i > 0 && addr.indexOf(':') === i ? `${ip}${addr.slice(i)}` : ip;
+}
+
 export function hostOf(addr: string): string {
   try {
     return parseHostPort(addr, 'address', 0).host;

@@ -22,7 +22,7 @@ import { generateId, isStoreError, type Cluster, type Node, type NodeAvailabilit
 import type { Executor } from '../../worker/executor/index.js';
 import { Agent } from '../../worker/agent/index.js';
 import type { SwarmInfo } from '../../worker/engine/api/ports.js';
-import { AddressError, advertiseAddress, DEFAULT_LISTEN_ADDR, formatHostPort, hostOf, parseHostPort } from './addresses.js';
+import { AddressError, advertiseAddress, DEFAULT_LISTEN_ADDR, formatHostPort, hostOf, parseHostPort, resolveInterface } from './addresses.js';
 import { forceNewCluster } from './force-new-cluster.js';
 import { grpcCode, grpcMessage } from './grpc-json.js';
 import { joinCluster, JoinError, nodeStatus, renewCertificate } from './join-client.js';
@@ -94,6 +94,16 @@ function availabilityOf(v: unknown): NodeAvailability {
   if (v === undefined || v === null || v === '') return 'active';
   if (v === 'active' || v === 'pause' || v === 'drain') return v;
   throw new SwarmError(400, `Availability: invalid availability ${JSON.stringify(v)} (want "active", "pause" or "drain")`);
+}
+
+/** Each network interface's first IPv4 address, by name. */
+function interfaceAddresses(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    const v4 = (list ?? []).find((a) => a.family === 'IPv4');
+    if (v4) out.set(name, v4.address);
+  }
+  return out;
 }
 
 /** An address of this machine for advertising when the listen address is 0.0.0.0. */
@@ -615,9 +625,11 @@ export class SwarmNode {
 
   private addresses(listenRaw: string | undefined, advertiseRaw: string | undefined, remote?: string): { listen: string; advertise: string } {
     try {
+      const ifs = interfaceAddresses();
       const requested = listenRaw === undefined || listenRaw === '' || listenRaw === DEFAULT_LISTEN_ADDR ? this.o.listenAddr ?? DEFAULT_LISTEN_ADDR : listenRaw;
-      const listen = parseHostPort(requested, 'ListenAddr', 2377);
-      const adv = advertiseRaw !== undefined && advertiseRaw !== '' ? advertiseRaw : this.o.advertiseAddr;
+      const listen = parseHostPort(resolveInterface(requested, ifs), 'ListenAddr', 2377);
+      const advRaw = advertiseRaw !== undefined && advertiseRaw !== '' ? advertiseRaw : this.o.advertiseAddr;
+      const adv = advRaw === undefined ? undefined : resolveInterface(advRaw, ifs);
       const advertise = advertiseAddress(listen, adv, () => (remote && hostOf(remote).startsWith('127.') ? '127.0.0.1' : localAddress()));
       return { listen: formatHostPort(listen), advertise };
     } catch (e) {

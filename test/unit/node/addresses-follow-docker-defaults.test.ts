@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AddressError, advertiseAddress, formatHostPort, hostOf, parseHostPort } from '../../../manager/node/addresses.js';
+import { AddressError, advertiseAddress, formatHostPort, hostOf, parseHostPort, resolveInterface } from '../../../manager/node/addresses.js';
 
 test('listen addresses take Docker\'s default port and reject bad ports and hosts with a message naming the field', () => {
   assert.deepEqual(parseHostPort('0.0.0.0', 'ListenAddr', 2377), { host: '0.0.0.0', port: 2377 });
@@ -20,4 +20,12 @@ test('the advertise address takes the listen port when it has none, the listen h
   assert.equal(advertiseAddress({ host: '127.0.0.8', port: 30 }, undefined, () => 'x'), '127.0.0.8:30');
   assert.equal(advertiseAddress(listen, '', () => '10.1.1.1'), '10.1.1.1:2377');
   assert.throws(() => advertiseAddress(listen, '0.0.0.0', () => 'x'), /not an address other nodes can reach/);
+});
+
+test('an interface name stands for its IPv4 address, with or without a port', () => {
+  const ifs = new Map([['eth0', '10.1.2.3'], ['lo', '127.0.0.1']]);
+  assert.equal(resolveInterface('eth0', ifs), '10.1.2.3');
+  assert.equal(resolveInterface('eth0:4000', ifs), '10.1.2.3:4000');
+  assert.equal(resolveInterface('10.9.9.9:1', ifs), '10.9.9.9:1');
+  assert.equal(resolveInterface('[::1]:5', ifs), '[::1]:5');
 });
