@@ -30,6 +30,11 @@ function arg(name: string, dflt: number): number {
 }
 
 const REPLICAS = arg('replicas', 100);
+/**
+ * --docker-bridge own|none: `own` (default) lets dockerd make its docker0 inside its own namespace, so its
+ * tasks get a veth on a bridge as shoal's do; `none` is --bridge=none (tasks get no network at all)
+ */
+const DOCKER_BRIDGE = process.argv.includes('--docker-bridge') ? process.argv[process.argv.indexOf('--docker-bridge') + 1] : 'own';
 /** --only shoal1|shoal5|docker: one side alone (for looking into it) */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const RUNS = arg('runs', 1);
@@ -145,7 +150,7 @@ class SwarmDockerd {
 
   async start(): Promise<string> {
     if (!existsSync('/usr/sbin/dockerd')) throw new Error('dockerd is not installed (Debian package docker.io)');
-    const args = [`--net=${this.host.netnsPath}`, '/usr/sbin/dockerd', '--iptables=false', '--ip-forward=false', '--bridge=none',
+    const args = [`--net=${this.host.netnsPath}`, '/usr/sbin/dockerd', '--iptables=false', '--ip-forward=false', ...(DOCKER_BRIDGE === 'none' ? ['--bridge=none'] : []),
       '--data-root', join(this.dir, 'data'), '--exec-root', join(this.dir, 'exec'), '-H', `unix://${this.sock}`,
       '--pidfile', join(this.dir, 'docker.pid'), '--storage-driver', 'overlay2'];
     // Docker's swarm executor asks the registry for the image on every task unless told to prefer the
@@ -214,7 +219,7 @@ async function dockerRuns(busyboxTar: string): Promise<{ times: number[]; versio
     const lab = await upHosts({ name: labName, hosts: 1, stateRoot });
     d = new SwarmDockerd(dir, lab.hosts[0]!);
     const version = await d.start();
-    console.log(`  docker: dockerd ${version}, single-node swarm in netns ${lab.hosts[0]!.netns} (--iptables=false --bridge=none, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1)`);
+    console.log(`  docker: dockerd ${version}, single-node swarm in netns ${lab.hosts[0]!.netns} (--iptables=false${DOCKER_BRIDGE === 'none' ? ' --bridge=none: tasks without a network' : ', its docker0 bridge inside that namespace: a veth per task, as shoal'}, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1)`);
     const loaded = await run(DOCKER, ['load', '-i', busyboxTar], { env: d.env(), timeoutMs: 120_000 });
     if (loaded.code !== 0) throw new Error(`docker load: ${loaded.stderr.trim()}`);
     const times: number[] = [];
@@ -245,6 +250,7 @@ async function main(): Promise<void> {
   try {
     const tar = join(scratch, 'busybox.tar');
     if (ONLY !== undefined && !['shoal1', 'shoal5', 'docker'].includes(ONLY)) throw new Error('--only: shoal1, shoal5 or docker');
+    if (DOCKER_BRIDGE !== 'own' && DOCKER_BRIDGE !== 'none') throw new Error('--docker-bridge: own or none');
     const one = ONLY === undefined || ONLY === 'shoal1' || ONLY === 'docker' ? await shoalRuns(1, 1, tar) : [];
     const five = ONLY === undefined || ONLY === 'shoal5' ? await shoalRuns(5, 3) : [];
     const docker = ONLY === undefined || ONLY === 'docker' ? await dockerRuns(tar) : { error: 'not asked for (--only)' };
