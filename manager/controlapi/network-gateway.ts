@@ -5,7 +5,8 @@
  * overlay network gets Docker's "from a manager node" refusal).
  *
  *   POST /networks/create   Driver overlay → the swarm; anything else → the engine
- *   GET  /networks          engine list + swarm networks it does not hold (same filters)
+ *   GET  /networks          engine list + swarm networks it does not hold (same filters); an engine
+ *                           instance of a swarm network the swarm no longer has is left out
  *   GET  /networks/{ref}    the engine's (a local instance of a swarm network gets the swarm's Peers
  *                           and Services added), else the swarm's; ?scope=local|swarm narrows
  *   DELETE /networks/{ref}  a local network → the engine; otherwise the swarm
@@ -101,8 +102,11 @@ export function networkGateway(deps: NetworkGatewayDeps): FastifyPluginAsync {
         const mine = jsonOf(local.body);
         const theirs = jsonOf(swarm.body);
         if (!Array.isArray(mine) || !Array.isArray(theirs)) return send(reply, { status: 500, body: JSON.stringify({ message: 'malformed network list' }) });
-        const held = new Set(mine.filter(isObj).map((n) => n.Id));
-        const merged = [...mine, ...theirs.filter((n) => isObj(n) && !held.has(n.Id))];
+        // the engine's instances of swarm networks stand for them (with their containers) while the swarm has them
+        const swarmIds = new Set(theirs.filter(isObj).map((n) => n.Id));
+        const kept = mine.filter((n) => isObj(n) && (n.Scope !== 'swarm' || swarmIds.has(n.Id)));
+        const held = new Set(kept.filter(isObj).map((n) => n.Id));
+        const merged = [...kept, ...theirs.filter((n) => isObj(n) && !held.has(n.Id))];
         return send(reply, { status: 200, body: JSON.stringify(merged) });
       }
 

@@ -134,7 +134,9 @@ export class NetworkCore {
     if (!this.byName('none')) this.addNetworkState(this.builtinState('none', 'null'));
     for (const n of this.networks.values()) {
       if (n.driver === 'bridge') await this.ensureKernelBridge(n);
-      if (n.driver === 'overlay') await this.ensureKernelOverlay(n, true);
+      if (n.driver === 'overlay') {
+        await this.ensureKernelOverlay(n, true).catch((e: unknown) => this.log('overlay network not restored until the swarm sends it again', { network: n.name, error: String(e) }));
+      }
     }
     // Re-enslave surviving veths (a re-created bridge has no ports); missing ones are the caller's to detach.
     const replug: string[] = [];
@@ -177,8 +179,10 @@ export class NetworkCore {
 
   private async ensureKernelOverlay(n: NetworkState, restorePeers = false): Promise<void> {
     if (!n.bridge || !n.vxlan || n.vni === undefined) return;
-    const local = this.opts.overlayLocalAddr;
+    // on a restart the engine opens before the swarm tells it its address: the one the overlay was made with
+    const local = this.opts.overlayLocalAddr ?? n.local;
     if (!local) throw new NetworkError(500, `overlay network ${n.name} needs this host's underlay address (overlayLocalAddr / --advertise-addr)`);
+    n.local = local;
     await ensureOverlayLinks(this.host, { bridge: n.bridge, vxlan: n.vxlan, vni: n.vni, local, mtu: n.mtu ?? this.overlayMtu });
     if (restorePeers && n.peers?.length) await programPeers(this.host, n.vxlan, n.peers, n.peers, true);
   }

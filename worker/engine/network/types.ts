@@ -95,6 +95,8 @@ export interface NetworkState {
   vni?: number;
   vxlan?: string;
   ingress?: boolean;
+  /** overlay only: this host's underlay address the VXLAN device was made with (its source) */
+  local?: string;
   /** overlay only: the remote endpoints programmed on the VXLAN device */
   peers?: OverlayPeer[];
   /** overlay only: names the swarm resolves on this network (services' VIPs, tasks.<service>, remote tasks) */
