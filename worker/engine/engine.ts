@@ -15,7 +15,8 @@ import { NetworkManager } from './network/index.js';
 import { VolumeStore } from './volume/volume-store.js';
 import type { ContainerPort, EngineApiDeps } from './api/ports.js';
 import { containerTop } from './api/container-top.js';
-import { cgroupPath } from './container/container-runner.js';
+import { cgroupParent, cgroupPath } from './container/container-runner.js';
+import { removeCgroup } from './runtime/cgroups.js';
 import { buildImagesOf } from './build/build-images.js';
 
 export interface EngineLogger {
@@ -203,6 +204,8 @@ export class Engine {
     }
     this.manager.close();
     this.closed = true;
+    // containers leave the engine's parent cgroup (removeCgroup says why): it goes here, with the last of them
+    await removeCgroup('/', cgroupParent(this.opts.prefix)).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'could not remove the parent cgroup'));
     await this.networks.close({ removeAll: true });
     this.events.close();
   }

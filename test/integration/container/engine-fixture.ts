@@ -11,7 +11,7 @@ import type { Attachment, AttachRequest } from '../../../worker/engine/network/i
 import { ContainerManager, type ContainerManagerOptions } from '../../../worker/engine/container/container-manager.js';
 import type { ContainerImages, ContainerNetworking, ImageLike } from '../../../worker/engine/container/types.js';
 import { VolumeStore } from '../../../worker/engine/volume/volume-store.js';
-import { v1Hierarchies } from '../../../worker/engine/runtime/cgroups.js';
+import { allHierarchies, v1Hierarchies } from '../../../worker/engine/runtime/cgroups.js';
 
 export const IMAGE_ID = 'sha256:' + 'b'.repeat(64);
 
@@ -131,7 +131,8 @@ export async function openFixture(o: { extraConfig?: Record<string, unknown>; la
         const name = ns.split(' ')[0];
         if (name && name.startsWith(`${prefix}-`)) execFileSync('ip', ['netns', 'del', name]);
       }
-      for (const h of await v1Hierarchies()) {
+      // the manager leaves its parent cgroup (an engine removes it on destroy): in every hierarchy, cgroup2 too
+      for (const h of await allHierarchies()) {
         const p = join(h, `shoal-${prefix}`);
         if (existsSync(p)) execFileSync('find', [p, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
       }

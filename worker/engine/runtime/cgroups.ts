@@ -51,10 +51,16 @@ async function rmdirTree(path: string): Promise<void> {
   }
 }
 
-/** Removes `<parent>/<name>` in every hierarchy (v1 and the hybrid cgroup2 one), then `<parent>` where it is left empty. */
-export async function removeCgroup(parent: string, name: string): Promise<void> {
+/**
+ * Removes `<parent>/<name>` in every hierarchy (v1 and the hybrid cgroup2 one); with `andParent`, then
+ * `<parent>` where it is left empty. Only when nothing can be starting under the parent: a runtime
+ * creating a container there reads the parent's files (cpuset.mems), and a parent removed under it
+ * fails that create with ENODEV — so containers leave the parent, and the engine removes it on destroy.
+ */
+export async function removeCgroup(parent: string, name: string, o: { andParent?: boolean } = {}): Promise<void> {
   for (const h of await allHierarchies()) {
     await rmdirTree(join(h, parent, name));
+    if (!o.andParent) continue;
     try {
       await rmdir(join(h, parent));
     } catch {

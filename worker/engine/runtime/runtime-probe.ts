@@ -58,7 +58,7 @@ async function tryRun(name: RuntimeName, path: string, root: string, cgroupParen
   } finally {
     await run(path, ['--root', root, 'delete', '--force', id], { timeoutMs: 10_000 });
     await rm(bundle, { recursive: true, force: true });
-    await removeCgroup(cgroupParent, id).catch(() => undefined);
+    await removeCgroup(cgroupParent, id, { andParent: true }).catch(() => undefined); // at start-up: nothing else runs under it yet
   }
 }
 
