@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import {
-  ConfChangeTransition, ConfChangeType, EntryType, RaftRole, seededRandom,
+  ConfChangeTransition, ConfChangeType, EntryType, MessageType, RaftRole, seededRandom,
   type ConfChangeV2, type ConfState, type Entry, type Message, type NodeId, type RaftRole as Role,
   type Snapshot, type Status, type Storage,
 } from './core/types.js';
@@ -175,7 +175,12 @@ export class RaftNode {
     const n = new RaftNode(o);
     n.syncPeers();
     const handler: TransportHandler = {
-      receive: (m: Message) => { if (!n.stopped) { n.core.step(m); n.schedule(); } },
+      receive: (m: Message) => {
+        if (n.stopped) return;
+        if (n.campaignTimer !== undefined && (m.type === MessageType.PreVote || m.type === MessageType.Vote)) n.onCampaignSeen(m);
+        n.core.step(m);
+        n.schedule();
+      },
       reportUnreachable: (id) => { if (!n.stopped) n.core.reportUnreachable(id); },
       reportSnapshot: (id, outcome) => { if (!n.stopped) { n.core.reportSnapshot(id, outcome); n.schedule(); } },
       peerStreamBroken: (id) => n.onPeerStreamBroken(id),
@@ -309,17 +314,43 @@ export class RaftNode {
   private onPeerStreamBroken(id: NodeId): void {
     if (this.stopped || !this.opts.fastFailover || id !== this.leader || this.role === RaftRole.Leader) return;
     // The leader's stream broke (it died or its connection did). Forget it so that we — and the other
-    // follower, which sees the same — grant pre-votes, then campaign after a short random delay so
-    // two followers rarely split the vote. PreVote + CheckQuorum keep a live leader in place.
+    // followers, which see the same — grant pre-votes, then campaign after a short delay (below).
+    // PreVote + CheckQuorum keep a live leader in place.
     this.core.forgetLeader();
     clearTimeout(this.campaignTimer);
-    const delay = this.o.random !== undefined ? this.o.random(this.opts.tickMs * 2) : randomInt(this.opts.tickMs * 2);
+    // Stagger by rank among the remaining voters (lowest id first), so that the survivors rarely
+    // campaign together and split the vote (which costs a whole randomized election timeout); if the
+    // first one cannot win (its log is behind), the next one follows a tick and a half later.
+    const rest = this.confState.voters.filter((v) => v !== id).sort((a, b) => a - b);
+    const rank = Math.max(0, rest.indexOf(this.o.id));
+    const jitter = Math.max(1, Math.floor(this.opts.tickMs / 2));
+    const delay = rank * Math.floor(this.opts.tickMs * 1.5) + (this.o.random !== undefined ? this.o.random(jitter) : randomInt(jitter));
     this.campaignTimer = setTimeout(() => {
+      this.campaignTimer = undefined;
       if (this.stopped || this.leader !== 0 && this.leader !== id) return;
       this.core.campaign();
       this.schedule();
     }, delay);
     this.schedule();
+  }
+
+  /**
+   * Another survivor campaigns while our own fast campaign is still pending. If its log is at least
+   * as up to date as ours it will get our vote: stand aside (the election timeout stays as the
+   * fallback) rather than split the vote. If ours is ahead, it cannot win with us: campaign now.
+   */
+  private onCampaignSeen(m: Message): void {
+    const st = this.o.storage.storage;
+    const lastIndex = st.lastIndex();
+    let lastTerm = 0;
+    try { lastTerm = st.term(lastIndex); } catch { return; }
+    clearTimeout(this.campaignTimer);
+    this.campaignTimer = undefined;
+    const upToDate = m.logTerm > lastTerm || (m.logTerm === lastTerm && m.index >= lastIndex);
+    if (!upToDate && this.leader === 0) {
+      this.core.campaign();
+      this.schedule();
+    }
   }
 
   private schedule(): void {

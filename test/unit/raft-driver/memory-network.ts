@@ -26,9 +26,12 @@ export class MemoryNetwork {
     return true;
   }
 
-  /** Tells every other endpoint that `id`'s streams broke (the peer stopped). */
+  /**
+   * Tells every other endpoint that `id`'s streams broke (the peer stopped) — after the messages it
+   * already sent, as on a TCP stream, where the data arrives before the close.
+   */
   broken(id: NodeId): void {
-    for (const [other, t] of this.endpoints) if (other !== id) t.peerBroken(id);
+    for (const [other, t] of this.endpoints) if (other !== id) setImmediate(() => t.peerBroken(id));
   }
 }
 
