@@ -6,6 +6,7 @@
  * them here. Same error shape, version prefixes and headers as the engine API.
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { UnlockKeyVault } from '../node/unlock-key-vault.js';
 import type { ReplicatedStore } from '../store/index.js';
 import { COMMON_HEADERS, stripVersion } from '../../worker/engine/api/version-prefix.js';
 import { ControlError, toControlError } from './control-error.js';
@@ -23,6 +24,8 @@ export interface ControlAppDeps {
   /** more control plugins over the same store (secrets, configs, service/task logs) */
   plugins?: FastifyPluginAsync[];
   log?: { error(obj: Record<string, unknown>, msg?: string): void };
+  /** autolock: seals and opens the unlock key in the cluster object */
+  unlockKeys?: UnlockKeyVault;
 }
 
 export async function buildControlApp(deps: ControlAppDeps): Promise<FastifyInstance> {
@@ -52,7 +55,7 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<FastifyInst
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).header('Content-Type', 'application/json').send(JSON.stringify({ message: `page not found: ${req.method} ${req.url}` }));
   });
-  await app.register(swarmRoutes({ store: deps.store }));
+  await app.register(swarmRoutes({ store: deps.store, ...(deps.unlockKeys ? { unlockKeys: deps.unlockKeys } : {}) }));
   await app.register(nodeRoutes({ store: deps.store, voters: deps.voters }));
   await app.register(serviceRoutes({ store: deps.store, ...(deps.logs ? { logs: deps.logs } : {}) }));
   await app.register(networkRoutes({ store: deps.store }));

@@ -1,7 +1,8 @@
 /**
  * The node-local swarm operations of the engine API: POST /swarm/init (answers the node ID as a JSON
- * string), POST /swarm/join, POST /swarm/leave?force, POST /swarm/unlock. Handled on every node (no
- * manager needed); errors carry Docker's status codes and messages.
+ * string), POST /swarm/join, POST /swarm/leave?force, POST /swarm/unlock {UnlockKey}. Handled on every
+ * node (no manager needed: a locked manager has none running); errors carry Docker's status codes and
+ * messages.
  */
 import type { FastifyPluginAsync } from 'fastify';
 
@@ -9,19 +10,12 @@ export interface SwarmLifecycle {
   init(body: unknown): Promise<string>;
   join(body: unknown): Promise<void>;
   leave(force: boolean): Promise<void>;
+  /** autolock: the body is Docker's UnlockRequest {UnlockKey: "SWMKEY-1-…"} */
+  unlock(body: unknown): Promise<void>;
   readonly localState: string;
 }
 
 const truthy = (v: unknown): boolean => v === '1' || v === 'true' || v === 'True';
-
-class LifecycleError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export function swarmLifecycleRoutes(node: SwarmLifecycle): FastifyPluginAsync {
   return async (app) => {
@@ -37,9 +31,9 @@ export function swarmLifecycleRoutes(node: SwarmLifecycle): FastifyPluginAsync {
       await node.leave(truthy((req.query as Record<string, unknown>).force));
       return reply.status(200).send();
     });
-    app.post('/swarm/unlock', async () => {
-      if (node.localState === 'inactive') throw new LifecycleError(503, 'This node is not part of a swarm');
-      throw new LifecycleError(409, 'swarm is not locked');
+    app.post('/swarm/unlock', async (req, reply) => {
+      await node.unlock(req.body);
+      return reply.status(200).send();
     });
   };
 }

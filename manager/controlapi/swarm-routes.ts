@@ -1,11 +1,18 @@
 /**
  * The cluster object in Docker's shapes: GET /swarm (with the join tokens), POST /swarm/update
  * (?version=, rotateWorkerToken, rotateManagerToken, rotateManagerUnlockKey; the body is the SwarmSpec,
- * merged as moby does) and GET /swarm/unlockkey (autolock is not supported: always empty).
+ * merged as moby does) and GET /swarm/unlockkey.
+ *
+ * Autolock as SwarmKit's UpdateCluster: while Spec.EncryptionConfig.AutoLockManagers is on the cluster
+ * holds an unlock key (made when autolock is turned on, replaced on rotateManagerUnlockKey, which is
+ * ignored while autolock is off); turning autolock off drops it. The key is stored sealed (the vault);
+ * GET /swarm/unlockkey shows it as SWMKEY-1-…, or "" when there is none.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { rotateJoinToken } from '../ca/index.js';
+import { formatUnlockKey, generateUnlockKey } from '../ca/kek.js';
+import type { UnlockKeyVault } from '../node/unlock-key-vault.js';
 import type { Cluster, ReplicatedStore } from '../store/index.js';
 import { badRequest, ControlError } from './control-error.js';
 import { parseVersion } from './node-routes.js';
@@ -14,6 +21,8 @@ import { mergeSwarmSpec } from './swarm-spec.js';
 
 export interface SwarmRoutesDeps {
   store: ReplicatedStore;
+  /** seals/opens the autolock unlock key (without one, autolock cannot be turned on) */
+  unlockKeys?: UnlockKeyVault;
 }
 
 const flag = (v: unknown, name: string): boolean => {
@@ -29,7 +38,7 @@ function clusterOf(store: ReplicatedStore): Cluster {
 }
 
 export function swarmRoutes(deps: SwarmRoutesDeps): FastifyPluginAsync {
-  const { store } = deps;
+  const { store, unlockKeys } = deps;
   return async (app) => {
     app.get('/swarm', async () => renderSwarm(clusterOf(store)));
 
@@ -38,10 +47,12 @@ export function swarmRoutes(deps: SwarmRoutesDeps): FastifyPluginAsync {
       const version = parseVersion(q.version);
       const rotateWorker = flag(q.rotateWorkerToken, 'rotateWorkerToken');
       const rotateManager = flag(q.rotateManagerToken, 'rotateManagerToken');
-      if (flag(q.rotateManagerUnlockKey, 'rotateManagerUnlockKey')) throw badRequest('rotateManagerUnlockKey: autolock is not supported by shoal');
+      const rotateUnlock = flag(q.rotateManagerUnlockKey, 'rotateManagerUnlockKey');
       const current = clusterOf(store);
       const spec = mergeSwarmSpec(current.Spec, req.body);
       const rnd = (n: number) => randomBytes(n);
+      const autolock = spec.EncryptionConfig.AutoLockManagers;
+      if (autolock && !unlockKeys) throw new ControlError(500, 'Spec.EncryptionConfig.AutoLockManagers: this manager cannot seal an unlock key');
       await store.update((tx) => {
         const c = tx.get('clusters', current.ID);
         if (!c) throw new ControlError(503, 'the swarm is not initialised yet');
@@ -51,11 +62,28 @@ export function swarmRoutes(deps: SwarmRoutesDeps): FastifyPluginAsync {
           tokens.Manager = rotateJoinToken(tokens.Manager, rnd);
           while (tokens.Manager === tokens.Worker) tokens.Manager = rotateJoinToken(tokens.Manager, rnd);
         }
-        tx.update('clusters', { ...c, Meta: { ...c.Meta, Version: { Index: version } }, Spec: spec, JoinTokens: tokens });
+        const { SealedUnlockKey: sealed, ...rest } = c;
+        tx.update('clusters', { ...rest, Meta: { ...c.Meta, Version: { Index: version } }, Spec: spec, JoinTokens: tokens, ...(autolock && sealed ? { SealedUnlockKey: sealed } : {}) });
+        if (autolock && unlockKeys && (!sealed || rotateUnlock)) {
+          // sealing may create the secrets key (an update of the cluster in this transaction): read again after it
+          const next = unlockKeys.seal(tx, generateUnlockKey(rnd));
+          const now = tx.get('clusters', c.ID)!;
+          tx.update('clusters', { ...now, SealedUnlockKey: next });
+        }
       });
       return {};
     });
 
-    app.get('/swarm/unlockkey', async () => ({ UnlockKey: '' }));
+    app.get('/swarm/unlockkey', async () => {
+      const c = clusterOf(store);
+      if (!c.SealedUnlockKey || !unlockKeys) return { UnlockKey: '' };
+      let key: Buffer | undefined;
+      try {
+        key = store.view((tx) => unlockKeys.open(tx, c));
+      } catch (e) {
+        throw new ControlError(500, `the unlock key cannot be opened on this manager: ${(e as Error).message}`);
+      }
+      return { UnlockKey: key ? formatUnlockKey(key) : '' };
+    });
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The swarm spec of `POST /swarm/init` and `POST /swarm/update`, merged as moby's
  * MergeSwarmSpecToGRPC does: a zero or missing field keeps the current value (the docker CLI sends the
- * whole spec, dockerode often a part), Labels are replaced. Then SwarmKit's checks. Pure.
+ * whole spec, dockerode often a part), Labels are replaced, EncryptionConfig.AutoLockManagers is applied
+ * whenever it is given (false turns autolock off; a part without it keeps the current value). Then
+ * SwarmKit's checks. Pure.
  */
 import { defaultSwarmSpec, type SwarmSpec } from '../store/index.js';
 import { badRequest } from './control-error.js';
@@ -63,8 +65,13 @@ export function mergeSwarmSpec(current: SwarmSpec, raw: unknown): SwarmSpec {
   }
   if (Array.isArray(ca.ExternalCAs) && ca.ExternalCAs.length > 0) throw badRequest('Spec.CAConfig.ExternalCAs: external CAs are not supported by shoal');
   if (isObj(raw.TaskDefaults)) out.TaskDefaults = raw.TaskDefaults as SwarmSpec['TaskDefaults'];
+  // autolock: a boolean that is present is applied (false is how `--autolock=false` turns it off)
   const enc = section(raw, 'EncryptionConfig');
-  if (enc.AutoLockManagers === true) throw badRequest('Spec.EncryptionConfig.AutoLockManagers: autolock is not supported by shoal');
+  const lock = enc.AutoLockManagers;
+  if (lock !== undefined && lock !== null) {
+    if (typeof lock !== 'boolean') throw badRequest(`Spec.EncryptionConfig.AutoLockManagers: ${JSON.stringify(lock)} is not a boolean`);
+    out.EncryptionConfig = { AutoLockManagers: lock };
+  }
   return out;
 }
 

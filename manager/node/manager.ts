@@ -23,6 +23,7 @@ import { coreModule } from '../raft/load-core.js';
 import { RaftNode, type StateMachine } from '../raft/raft-node.js';
 import { GrpcTransport } from '../raft/transport/grpc-transport.js';
 import { ReplicatedStore, type Cluster, type Node } from '../store/index.js';
+import { AutolockWatcher, type KekHolder } from './autolock-watcher.js';
 import { authorize, guardService } from './caller.js';
 import { caService } from './ca-service.js';
 import { grpcCode, grpcMessage, leaderAddrOf, RpcError, unary } from './grpc-json.js';
@@ -36,6 +37,7 @@ import type { RaftView } from './raft-view.js';
 import { ReachabilityTracker } from './reachability.js';
 import { RoleManager } from './role-manager.js';
 import { rotatingChannelCredentials } from './rotating-channel.js';
+import { unlockKeyVault, type UnlockKeyVault } from './unlock-key-vault.js';
 
 export interface ManagerTiming {
   /** Raft tick (default 100 ms), election and heartbeat in ticks (10 and 1: Docker's ElectionTick/HeartbeatTick) */
@@ -53,7 +55,8 @@ export interface ManagerTiming {
 export const DEFAULT_MANAGER_TIMING: ManagerTiming = { tickMs: 100, electionTicks: 10, heartbeatTicks: 1, statusPeriodMs: 1000 };
 
 export type ManagerMode =
-  | { kind: 'new'; cluster: Omit<Cluster, 'Meta'>; node: Omit<Node, 'Meta'> }
+  /** `unlockKey`: autolock is on from the start (sealed into the cluster object at bootstrap) */
+  | { kind: 'new'; cluster: Omit<Cluster, 'Meta'>; node: Omit<Node, 'Meta'>; unlockKey?: Buffer }
   | { kind: 'join'; remotes: string[] }
   /** `remotes`: managers to ask for Raft membership if the log turns out empty (a crash mid-join) */
   | { kind: 'restart'; remotes: string[] };
@@ -76,6 +79,10 @@ export interface ManagerOptions {
   registry?: Registry;
   /** told when Raft stops itself after a storage failure */
   onFatal?: (e: Error) => void;
+  /** autolock: the node's key file, kept encrypted under the cluster's unlock key while autolock is on */
+  keys?: KekHolder;
+  /** autolock: told when the key file went from clear to encrypted */
+  onLocked?: () => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -97,6 +104,9 @@ export class Manager {
   private readonly dispatcher: Dispatcher;
   /** this manager's access to the secrets key (wrapped for its TLS key in the Cluster object) */
   private readonly keyring: SecretKeyring;
+  /** the autolock unlock key, sealed with the secrets key in the cluster object */
+  private readonly vault: UnlockKeyVault;
+  private autolock: AutolockWatcher | undefined;
   private readonly loops: LeaderLoop[];
   /** Raft's metrics and the manager's (store objects, tasks by state, sessions, leadership) */
   readonly metrics: Registry;
@@ -128,6 +138,7 @@ export class Manager {
     const electionMs = this.timing.tickMs * this.timing.electionTicks;
     this.reach = new ReachabilityTracker(Math.max(2 * electionMs, 1000));
     this.keyring = new SecretKeyring({ nodeId: o.nodeId, privateKey: () => o.certs.current().identity.keyPem, store: this.store });
+    this.vault = unlockKeyVault(this.keyring);
     this.dispatcher = new Dispatcher({
       ...(this.timing.dispatcherHeartbeatMs ? { heartbeatPeriodMs: this.timing.dispatcherHeartbeatMs } : {}),
       leaderAddr: () => this.leaderAddr(),
@@ -260,7 +271,12 @@ export class Manager {
       logs,
       plugins: [secretRoutes({ store: this.store, keyring: this.keyring }), configRoutes({ store: this.store }), ...(o.controlPlugins?.(this.store) ?? [])],
       log: o.log,
+      unlockKeys: this.vault,
     });
+    if (o.keys) {
+      this.autolock = new AutolockWatcher({ store: this.store, vault: this.vault, keys: o.keys, log: o.log, ...(o.onLocked ? { onLocked: o.onLocked } : {}) });
+      this.autolock.start();
+    }
     this.addServices();
     await this.bind();
     this.watchTimer = setInterval(() => this.watchLeadership(), Math.max(10, Math.min(this.timing.tickMs, 100)));
@@ -403,7 +419,15 @@ export class Manager {
     const has = this.store.view((tx) => ({ cluster: tx.count('clusters') > 0, node: tx.get('nodes', this.o.nodeId) !== undefined }));
     if (has.cluster && has.node) return;
     await this.store.update((tx) => {
-      if (tx.count('clusters') === 0) tx.create('clusters', mode.cluster);
+      if (tx.count('clusters') === 0) {
+        tx.create('clusters', mode.cluster);
+        if (mode.unlockKey && mode.cluster.Spec.EncryptionConfig.AutoLockManagers) {
+          // `swarm init --autolock`: the unlock key sealed with the secrets key (created here)
+          const sealed = this.vault.seal(tx, mode.unlockKey);
+          const c = tx.get('clusters', mode.cluster.ID)!;
+          tx.update('clusters', { ...c, SealedUnlockKey: sealed });
+        }
+      }
       if (!tx.get('nodes', mode.node.ID)) tx.create('nodes', mode.node);
     });
   }
@@ -447,6 +471,7 @@ export class Manager {
     await this.handOver();
     if (this.leading) await this.becomeFollower();
     this.forwarder.close();
+    await this.autolock?.stop().catch(() => undefined);
     await this.raftNode?.stop().catch(() => undefined);
     this.server.forceShutdown();
     await this.app?.close().catch(() => undefined);

@@ -4,6 +4,10 @@
  * the manager role. Every node polls its role: a promotion or demotion renews its certificate and
  * starts or stops the manager role at run time. `leave` forgets the swarm; a restart resumes from
  * <data-root>/swarm. Operations that change the role are serialised.
+ *
+ * Autolock: a manager of an autolocked swarm keeps its TLS key on disk encrypted under the unlock key.
+ * Restarted, it cannot read the key, so it stays `locked` — no manager role, no agent, control requests
+ * refused with Docker's message — until `unlock` is given the right key.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -17,6 +21,7 @@ import {
 } from '../ca/index.js';
 import { renderClusterInfo } from '../controlapi/render-swarm.js';
 import { initSwarmSpec } from '../controlapi/swarm-spec.js';
+import { generateUnlockKey, INVALID_KEY_STRING, KeyLockedError, parseUnlockKey, type UnlockKeyFormatError } from '../ca/kek.js';
 import type { ControlTarget } from '../controlapi/control-gateway.js';
 import { generateId, isStoreError, type Cluster, type Node, type NodeAvailability, type NodeDescription, type ReplicatedStore } from '../store/index.js';
 import type { Executor } from '../../worker/executor/index.js';
@@ -37,11 +42,17 @@ export const NOT_A_MANAGER_INACTIVE =
   'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 export const NOT_A_MANAGER_WORKER =
   "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
+/** moby's errSwarmLocked (503) */
+export const SWARM_LOCKED = 'Swarm is encrypted and needs to be unlocked before it can be used. Please use "docker swarm unlock" to unlock it.';
+/** moby's invalidUnlockKey (401) */
+export const INVALID_UNLOCK_KEY = 'swarm could not be unlocked: invalid key provided';
+export const NOT_LOCKED = 'swarm is not locked';
+export const LEAVE_LOCKED = 'Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore this message.';
 
 /** A refusal of a swarm operation, with Docker's status code. */
 export class SwarmError extends Error {
   constructor(
-    readonly status: 400 | 403 | 409 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 409 | 500 | 503,
     message: string,
   ) {
     super(message);
@@ -86,7 +97,7 @@ export interface JoinRequest {
   Availability?: string;
 }
 
-type LocalState = 'inactive' | 'pending' | 'active' | 'error';
+type LocalState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -177,28 +188,81 @@ export class SwarmNode {
     return this.state;
   }
 
-  /** Resumes the swarm role saved in the data root, if any. */
+  /**
+   * Resumes the swarm role saved in the data root, if any. A key file encrypted by autolock leaves the
+   * node `locked` (nothing started) until `unlock`.
+   */
   start(): Promise<void> {
     return this.exclusive(async () => {
       const s = await loadSwarmState(this.o.dir);
       if (!s) return;
-      const id = await this.keys.read();
-      if (!id) throw new SwarmError(500, `${this.o.dir}: swarm state without certificates`);
-      this.swarm = s;
-      this.certs = new CertificateSource({ certPem: id.certPem, keyPem: id.keyPem }, id.rootPem);
-      this.state = 'pending';
-      const certRole = parseIdentity(id.certPem).role;
-      if (certRole !== s.role) this.swarm = { ...s, role: certRole };
+      let id;
       try {
-        if (this.swarm.role === 'manager') await this.startManager({ kind: 'restart', remotes: s.managers.map((m) => m.addr) });
-        await this.startAgent();
-        this.state = 'active';
+        id = await this.keys.read();
       } catch (e) {
-        this.state = 'error';
-        this.error = (e as Error).message;
-        this.o.log.error({ err: this.error }, 'could not resume the swarm role');
+        if (!(e instanceof KeyLockedError)) throw e;
+        this.swarm = s;
+        this.state = 'locked';
+        this.o.log.warn({ nodeId: s.nodeId }, 'the swarm is locked: its node key is encrypted; waiting for "swarm unlock"');
+        return;
       }
-      this.armPoll();
+      if (!id) throw new SwarmError(500, `${this.o.dir}: swarm state without certificates`);
+      await this.resume(s, id);
+    });
+  }
+
+  /** Starts the saved roles with the node's identity (at start, or after an unlock). */
+  private async resume(s: SwarmState, id: { rootPem: string; certPem: string; keyPem: string }): Promise<void> {
+    this.swarm = s;
+    this.certs = new CertificateSource({ certPem: id.certPem, keyPem: id.keyPem }, id.rootPem);
+    this.state = 'pending';
+    const certRole = parseIdentity(id.certPem).role;
+    if (certRole !== s.role) this.swarm = { ...s, role: certRole };
+    try {
+      if (this.swarm.role === 'manager') await this.startManager({ kind: 'restart', remotes: s.managers.map((m) => m.addr) });
+      await this.startAgent();
+      this.state = 'active';
+    } catch (e) {
+      this.state = 'error';
+      this.error = (e as Error).message;
+      this.o.log.error({ err: this.error }, 'could not resume the swarm role');
+    }
+    this.armPoll();
+  }
+
+  // ---- unlock -----------------------------------------------------------------------------------
+
+  /**
+   * `swarm unlock`: opens the locked node key with the unlock key (SWMKEY-1-…) and starts the roles.
+   * As moby: a node that is not locked answers 409 (an active manager) or 503; a malformed key 400
+   * "invalid key string"; a key that does not open the node key 401, and the node stays locked.
+   */
+  unlock(raw: unknown): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.state !== 'locked' || !this.swarm) {
+        if (!this.swarm) throw new SwarmError(503, NOT_A_MANAGER_INACTIVE);
+        if (this.manager) throw new SwarmError(409, NOT_LOCKED);
+        throw new SwarmError(503, this.state === 'error' && this.error ? this.error : NOT_A_MANAGER_WORKER);
+      }
+      const text = isObj(raw) && typeof raw.UnlockKey === 'string' ? raw.UnlockKey : '';
+      let kek: Buffer;
+      try {
+        kek = parseUnlockKey(text);
+      } catch (e) {
+        throw new SwarmError(400, (e as UnlockKeyFormatError).message || INVALID_KEY_STRING);
+      }
+      let id;
+      try {
+        id = await this.keys.unlock(kek);
+      } catch (e) {
+        if (e instanceof KeyLockedError) {
+          this.o.log.warn({}, 'swarm unlock refused: the key does not open the node key');
+          throw new SwarmError(401, INVALID_UNLOCK_KEY);
+        }
+        throw e;
+      }
+      this.o.log.info({ nodeId: this.swarm.nodeId }, 'swarm unlocked');
+      await this.resume(this.swarm, id);
     });
   }
 
@@ -208,17 +272,23 @@ export class SwarmNode {
     return this.exclusive(async () => {
       if (raw !== undefined && !isObj(raw)) throw new SwarmError(400, 'the body must be a JSON object (SwarmInitRequest)');
       const req = (raw ?? {}) as InitRequest;
+      if (req.ForceNewCluster === true && this.state === 'locked') throw new SwarmError(503, SWARM_LOCKED);
       if (req.ForceNewCluster === true && this.swarm) return this.forceNewClusterLocked(req);
       if (this.state !== 'inactive' || this.swarm) throw new SwarmError(503, ALREADY_IN_SWARM);
-      if (req.AutoLockManagers === true) throw new SwarmError(400, 'AutoLockManagers: autolock is not supported by shoal');
+      if (req.AutoLockManagers !== undefined && typeof req.AutoLockManagers !== 'boolean') throw new SwarmError(400, `AutoLockManagers: ${JSON.stringify(req.AutoLockManagers)} is not a boolean`);
       const availability = availabilityOf(req.Availability);
       const { listen, advertise } = this.addresses(req.ListenAddr, req.AdvertiseAddr);
       const spec = initSwarmSpec(req.Spec);
+      // `--autolock` is the request's AutoLockManagers (the docker CLI also leaves it false in the spec)
+      if (req.AutoLockManagers === true) spec.EncryptionConfig = { AutoLockManagers: true };
       if (req.DataPathPort !== undefined && req.DataPathPort !== 0 && (!Number.isInteger(req.DataPathPort) || req.DataPathPort < 1024 || req.DataPathPort > 49151)) {
         throw new SwarmError(400, `DataPathPort: ${req.DataPathPort} is not in 1024-49151`);
       }
       await removeSwarmState(this.o.dir);
       const rnd = (n: number): Uint8Array => randomBytes(n);
+      const unlockKey = spec.EncryptionConfig.AutoLockManagers ? generateUnlockKey(rnd) : undefined;
+      // an autolocked swarm's first manager writes its key encrypted from the start
+      this.keys.setKek(unlockKey);
       const clusterId = generateId(rnd);
       const nodeId = generateId(rnd);
       const raftId = randomRaftId();
@@ -253,12 +323,13 @@ export class SwarmNode {
       this.swarm = state;
       this.state = 'pending';
       try {
-        await this.startManager({ kind: 'new', cluster, node });
+        await this.startManager({ kind: 'new', cluster, node, ...(unlockKey ? { unlockKey } : {}) });
         await saveSwarmState(this.o.dir, state);
         await this.startAgent();
       } catch (e) {
         await this.teardown();
         await removeSwarmState(this.o.dir);
+        this.keys.setKek(undefined);
         throw e instanceof SwarmError ? e : new SwarmError(500, `swarm init failed: ${(e as Error).message}`);
       }
       this.state = 'active';
@@ -334,6 +405,7 @@ export class SwarmNode {
       const availability = availabilityOf(req.Availability);
       const { listen, advertise } = this.addresses(req.ListenAddr, req.AdvertiseAddr, remotes[0]);
       await removeSwarmState(this.o.dir);
+      this.keys.setKek(undefined); // a joining manager's key is encrypted once it can open the cluster's unlock key
       this.state = 'pending';
       let joined;
       try {
@@ -373,9 +445,11 @@ export class SwarmNode {
   leave(force: boolean): Promise<void> {
     return this.exclusive(async () => {
       if (!this.swarm) throw new SwarmError(503, NOT_IN_SWARM);
-      if (this.swarm.role === 'manager' && !force) throw new SwarmError(503, this.leaveRefusal());
+      if (this.state === 'locked' && !force) throw new SwarmError(503, LEAVE_LOCKED);
+      if (this.swarm.role === 'manager' && !force && this.state !== 'locked') throw new SwarmError(503, this.leaveRefusal());
       await this.teardown();
       await removeSwarmState(this.o.dir);
+      this.keys.setKek(undefined);
       this.swarm = undefined;
       this.certs = undefined;
       this.state = 'inactive';
@@ -412,6 +486,12 @@ export class SwarmNode {
     const m = new Manager({
       nodeId: st.nodeId, clusterId: st.clusterId, raftId: st.raftId!, dir: this.o.dir, listenAddr: st.listenAddr, advertiseAddr: st.advertiseAddr,
       certs: this.certs!, mode, log: this.o.log,
+      // autolock: the manager keeps the key file under the cluster's unlock key; going from clear to
+      // locked renews the certificate at the next poll (a new key that was never on disk in clear)
+      keys: this.keys,
+      onLocked: () => {
+        this.renewDue = 0;
+      },
       ...(this.o.timing ? { timing: this.o.timing } : {}),
       ...(this.o.controlPlugins ? { controlPlugins: this.o.controlPlugins } : {}),
       ...(this.o.registry ? { registry: this.o.registry } : {}),
@@ -569,6 +649,8 @@ export class SwarmNode {
       const m = this.manager;
       this.manager = undefined;
       await m?.stop();
+      // a worker's key is never locked (a worker could not follow unlock-key rotations)
+      await this.keys.rekey(undefined).catch((e: unknown) => this.o.log.error({ err: (e as Error).message }, 'could not write the node key in clear after demotion'));
       await rm(join(this.o.dir, 'raft'), { recursive: true, force: true });
       const { raftId: _old, ...rest } = s;
       this.swarm = { ...rest, role: 'worker', managers: s.managers.filter((x) => x.addr !== s.advertiseAddr) };
@@ -617,6 +699,7 @@ export class SwarmNode {
   controlTarget(): ControlTarget {
     const m = this.manager;
     if (!this.swarm) return { kind: 'refuse', status: 503, message: NOT_A_MANAGER_INACTIVE };
+    if (this.state === 'locked') return { kind: 'refuse', status: 503, message: SWARM_LOCKED };
     if (!m) return { kind: 'refuse', status: 503, message: this.state === 'error' && this.error ? this.error : NOT_A_MANAGER_WORKER };
     const app = m.controlApp;
     if (m.isLeader && app) return { kind: 'local', app };

@@ -70,6 +70,12 @@ export interface Cluster {
    * manager/controlapi/secret-crypto.ts): useless without a manager's private key. Never rendered.
    */
   SecretsKeys?: { KeyID: string; Managers: Record<string, WrappedSecretsKey> };
+  /**
+   * Autolock: the managers' unlock key (SwarmKit's Cluster.UnlockKeys), sealed with the secrets key
+   * above like a secret ("v1:<keyId>:<base64>", see manager/node/unlock-key-vault.ts), so the Raft log
+   * never holds it in clear. Present only while Spec.EncryptionConfig.AutoLockManagers. Never rendered.
+   */
+  SealedUnlockKey?: string;
 }
 
 /** A secrets DEK wrapped for one manager key (ECDH P-256 + HKDF + AES-256-GCM). */

@@ -28,7 +28,7 @@ test('bad specs are refused with 400 naming the field', () => {
   bad({ CAConfig: { NodeCertExpiry: 60 * NS } }, /CAConfig.NodeCertExpiry: minimum certificate expiry time is 1h0m0s/);
   bad({ Dispatcher: { HeartbeatPeriod: -1 } }, /HeartbeatPeriod: heartbeat period must be positive/);
   bad({ Orchestration: { TaskHistoryRetentionLimit: 'x' } }, /TaskHistoryRetentionLimit: "x" is not an integer/);
-  bad({ EncryptionConfig: { AutoLockManagers: true } }, /autolock is not supported/);
+  bad({ EncryptionConfig: { AutoLockManagers: 'yes' } }, /EncryptionConfig.AutoLockManagers: "yes" is not a boolean/);
   bad({ Raft: { ElectionTick: 1, HeartbeatTick: 1 } }, /ElectionTick: must be greater than HeartbeatTick/);
   bad('nope', /Spec: must be a JSON object/);
 });
