@@ -1,7 +1,8 @@
 // Three real KV member processes on 127.0.0.1 (real gRPC, real WAL, fsync on). Concurrent clients
 // put and get a few keys through every member; the leader is SIGKILLed mid-load and restarted; more
 // load follows. The history (requests cut off count as unknown outcomes) must be linearizable, and
-// every acknowledged write of a unique key must be readable afterwards from every member.
+// every acknowledged write of a unique key must be readable afterwards from every member. Members
+// snapshot every 300 entries, so the kill and the restart meet snapshots too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkOperations, kvModel, type KvOperation } from '../../lin/index.js';
@@ -24,7 +25,9 @@ async function findLeader(c: KvProcessCluster, exclude: number[] = [], ms = 15_0
 }
 
 test('SIGKILL of the leader under load: linearizable history, no acknowledged write lost', async (t) => {
-  const c = new KvProcessCluster(3, [], 'kv-sigkill');
+  // Snapshots every 300 entries: several are written (in the background) during the run, the kill
+  // may land in the middle of one, and the restarted member comes back from snapshot + WAL.
+  const c = new KvProcessCluster(3, ['--snapshot-interval', '300'], 'kv-sigkill');
   const agent = makeAgent(64);
   const history: KvOperation[] = [];
   const ackedUnique: string[] = [];
