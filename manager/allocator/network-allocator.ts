@@ -38,7 +38,7 @@ export class NetworkAllocator {
   private readonly nets = new Map<string, NetState>();
   private readonly vnis = new Set<number>();
   private nextVni = VNI_START;
-  /** "<owner>\u0000<network>" → address, owner = "vip:<service>" or "task:<task>" */
+  /** "<owner>\u0000<network>" → address, owner = "vip:<service>", "task:<task>" or "node:<node>" */
   private readonly held = new Map<string, number>();
 
   constructor(private readonly pools: readonly AddressPool[] = DEFAULT_OVERLAY_POOLS) {}
@@ -141,6 +141,20 @@ export class NetworkAllocator {
 
   releaseTask(taskId: string): void {
     this.release(`task:${taskId}`);
+  }
+
+  /** A node's own address on a network (its ingress address); the same one on every call until released. */
+  allocateNodeAddress(nodeId: string, networkId: string, preferred?: string): string {
+    return this.addr(`node:${nodeId}`, networkId, preferred);
+  }
+
+  releaseNode(nodeId: string): void {
+    this.release(`node:${nodeId}`);
+  }
+
+  /** The networks allocated now. */
+  networkIds(): string[] {
+    return [...this.nets.keys()];
   }
 
   /** How many addresses a network has handed out (tests and metrics). */

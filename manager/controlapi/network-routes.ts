@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { generateId, isStoreError, type Network, type ReadTx, type ReplicatedStore, type Service, type Task } from '../store/index.js';
 import { contains, formatCidr, overlaps, parseCidr, parseIPv4, type Cidr } from '../../worker/engine/network/ipv4.js';
+import { isIngressNetwork, needsIngress } from '../allocator/ingress.js';
 import { stateOrder } from '../orchestrator/task-state.js';
 import { errorReply, HttpError, parseFilters } from './service-routes.js';
 
@@ -121,7 +122,6 @@ export function subnetOf(n: Network): string | undefined {
   return n.IPAMOptions?.Configs?.[0]?.Subnet ?? n.Spec.IPAMOptions?.Configs?.[0]?.Subnet;
 }
 
-export const isIngressNetwork = (n: Network): boolean => n.Spec.Ingress === true;
 
 /** The store's ingress network, if there is one. */
 export function ingressNetwork(tx: ReadTx): Network | undefined {
@@ -133,12 +133,6 @@ export function serviceUsesNetwork(s: Service, n: Network): boolean {
   return (s.Spec.TaskTemplate.Networks ?? []).some((t) => t.Target === n.ID || t.Target === n.Spec.Name);
 }
 
-/** Whether a service publishes a port through the routing mesh (it then needs the ingress network). */
-export function needsIngress(s: Service): boolean {
-  const spec = s.Spec.EndpointSpec;
-  if ((spec?.Mode ?? 'vip') !== 'vip') return false;
-  return (spec?.Ports ?? []).some((p) => (p.PublishMode ?? 'ingress') === 'ingress');
-}
 
 const live = (t: Task): boolean => stateOrder(t.DesiredState) <= stateOrder('running') && stateOrder(t.Status.State) <= stateOrder('running');
 
@@ -305,7 +299,7 @@ export function networkRoutes(deps: NetworkRoutesDeps): FastifyPluginAsync {
           const n = lookupNetwork(tx, id);
           const services = tx.find('services');
           if (isIngressNetwork(n)) {
-            const s = services.find(needsIngress);
+            const s = services.find((x) => needsIngress(x.Spec));
             if (s) throw new HttpError(400, `rpc error: code = FailedPrecondition desc = ingress network cannot be removed because service ${s.ID} depends on it`);
           } else {
             const s = services.find((x) => serviceUsesNetwork(x, n));

@@ -1,7 +1,7 @@
 /**
  * What a node must hold: every task assigned to it (from "assigned" on, until the task is deleted), plus
  * the secrets and configs its unfinished tasks reference, plus a view of each overlay network they are on
- * (network-view.ts). First a complete set, then incremental diffs.
+ * (network-view.ts) and of the ingress network (the routing mesh). First a complete set, then incremental diffs.
  */
 import type { Config, ReadTx, Secret, Task } from '../store/index.js';
 import { stateOrder, isTerminal } from '../orchestrator/task-state.js';
@@ -61,6 +61,9 @@ export function computeAssignments(tx: ReadTx, nodeId: string, views: NetworkVie
       if (v) set.networks.set(id, v);
     }
   }
+  // every node holds the ingress network: a published port answers on nodes with no task too
+  const ingress = views.ingress();
+  if (ingress) set.networks.set(ingress.network.id, ingress);
   return set;
 }
 

@@ -330,6 +330,8 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle, LogBroker {
           for (const v of e.oldObject?.Endpoint?.VirtualIPs ?? []) this.markNetworkDirty(v.NetworkID);
         } else if (e.table === 'networks') {
           this.markNetworkDirty(e.object.ID);
+          // every node holds the ingress network, those with no overlay view yet included
+          if (e.object.Spec.Ingress) for (const s of this.sessions.values()) this.markDirty(s.nodeId);
         } else if (e.table === 'secrets' || e.table === 'configs') {
           for (const s of this.sessions.values()) {
             const sent = s.assign?.sent;
@@ -338,6 +340,8 @@ export class Dispatcher implements LeaderLoop, DispatcherHandle, LogBroker {
         } else if (e.table === 'nodes') {
           // a node's underlay address is what its peers send VXLAN traffic to
           if (e.oldObject && e.oldObject.Status.Addr !== e.object.Status.Addr) this.markNetworkDirty('*');
+          // a node's own address on the ingress network (allocator) is a peer of every node's routing mesh
+          else if (JSON.stringify(e.oldObject?.Attachments) !== JSON.stringify(e.object.Attachments)) for (const a of [...(e.object.Attachments ?? []), ...(e.oldObject?.Attachments ?? [])]) this.markNetworkDirty(a.Network.ID);
           this.onNodeChange(e.object, e.action === 'delete');
         } else if (e.table === 'clusters' && e.action !== 'delete') {
           this.tracker.setPeriod(this.resolvePeriod(e.object.Spec.Dispatcher.HeartbeatPeriod));

@@ -31,12 +31,28 @@ export interface NetworkPeer {
   vtep: string;
 }
 
+/** A port published through the routing mesh, led to the backends of a service VIP on the ingress network. */
+export interface IngressPortView {
+  protocol: 'tcp' | 'udp' | 'sctp';
+  publishedPort: number;
+  targetPort: number;
+  vip: string;
+}
+
+/** The ingress network only: each node's own address on it (by underlay address) and the published ports. */
+export interface IngressView {
+  nodes: { ip: string; vtep: string }[];
+  ports: IngressPortView[];
+}
+
 export interface NetworkView {
   network: OverlayNetworkSpec;
   peers: NetworkPeer[];
   /** lower-case name → addresses */
   records: Record<string, string[]>;
   vips: { vip: string; backends: string[] }[];
+  /** the swarm's ingress network only (the routing mesh) */
+  ingress?: IngressView;
 }
 
 /** The MAC the engine gives an endpoint: 02:42 and the four bytes of its IPv4 address (as Docker). */
@@ -112,9 +128,12 @@ export function networkView(
   tasks: Iterable<Task>,
   serviceOf: (id: string) => Service | undefined,
   nodeOf: (id: string) => Node | undefined,
+  /** the ingress network: every node (their own addresses on it) and every service (published ports) */
+  all?: { nodes: Iterable<Node>; services: Iterable<Service> },
 ): NetworkView | undefined {
   const spec = overlaySpecOf(network);
   if (!spec) return undefined;
+  const isIngress = network.Spec.Ingress === true;
   const peers = new Map<string, NetworkPeer>();
   const records: Record<string, string[]> = {};
   const backends = new Map<string, string[]>();
@@ -144,8 +163,34 @@ export function networkView(
     const vip = addressOf(svc.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === network.ID)?.Addr);
     const dnsrr = (svc.Spec.EndpointSpec?.Mode ?? 'vip') === 'dnsrr';
     const targets = dnsrr || !vip ? ips : [vip];
-    for (const n of [name, ...aliases]) for (const ip of targets) push(records, n, ip);
+    if (!isIngress) for (const n of [name, ...aliases]) for (const ip of targets) push(records, n, ip);
     if (vip && !dnsrr) vips.push({ vip, backends: [...ips].sort() });
+  }
+  let ingress: IngressView | undefined;
+  if (isIngress) {
+    // no names on the ingress network (as Docker); the routing mesh instead: nodes' own addresses and published ports
+    for (const k of Object.keys(records)) delete records[k];
+    const nodes: IngressView['nodes'] = [];
+    for (const n of all?.nodes ?? []) {
+      const ip = addressOf(n.Attachments?.find((a) => a.Network.ID === network.ID)?.Addresses[0]);
+      if (!ip || !isIPv4(n.Status.Addr)) continue;
+      nodes.push({ ip, vtep: n.Status.Addr });
+      peers.set(ip, { ip, mac: macForAddress(ip), vtep: n.Status.Addr });
+    }
+    const ports: IngressPortView[] = [];
+    for (const s of all?.services ?? []) {
+      const vip = addressOf(s.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === network.ID)?.Addr);
+      if (!vip) continue;
+      for (const p of s.Endpoint?.Ports ?? []) {
+        if ((p.PublishMode ?? 'ingress') !== 'ingress' || !p.PublishedPort) continue;
+        ports.push({ protocol: p.Protocol ?? 'tcp', publishedPort: p.PublishedPort, targetPort: p.TargetPort, vip });
+      }
+      // a published service with no running task: its VIP refuses (no backends)
+      if (!vips.some((v) => v.vip === vip) && ports.some((p) => p.vip === vip)) vips.push({ vip, backends: [] });
+    }
+    nodes.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+    ports.sort((a, b) => (a.protocol === b.protocol ? a.publishedPort - b.publishedPort : a.protocol < b.protocol ? -1 : 1));
+    ingress = { nodes, ports };
   }
   // services with a VIP here and no running task: the name still resolves; the VIP refuses at once
   return {
@@ -153,6 +198,7 @@ export function networkView(
     peers: [...peers.values()].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
     records: Object.fromEntries(Object.entries(records).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, [...v].sort()])),
     vips: vips.sort((a, b) => (a.vip < b.vip ? -1 : 1)),
+    ...(ingress ? { ingress } : {}),
   };
 }
 
@@ -175,12 +221,21 @@ export class NetworkViewCache {
       }
     }
     const n = this.tx.get('networks', id);
+    const all = n?.Spec.Ingress ? { nodes: this.tx.find('nodes'), services: this.tx.find('services') } : undefined;
     const v = n
-      ? networkView(n, this.byNetwork.get(id) ?? [], (x) => this.tx.get('services', x), (x) => this.tx.get('nodes', x))
+      ? networkView(n, this.byNetwork.get(id) ?? [], (x) => this.tx.get('services', x), (x) => this.tx.get('nodes', x), all)
       : undefined;
     this.views.set(id, v);
     return v;
   }
+
+  /** The view of the swarm's ingress network (every node holds it: the routing mesh), once allocated. */
+  ingress(): NetworkView | undefined {
+    if (this.ingressId === undefined) this.ingressId = this.tx.find('networks').find((n) => n.Spec.Ingress === true)?.ID ?? '';
+    return this.ingressId ? this.get(this.ingressId) : undefined;
+  }
+
+  private ingressId: string | undefined;
 }
 
 /** How a list of addresses changed: replaced whole, or some added and some removed. */
@@ -197,6 +252,8 @@ export interface NetworkViewPatch {
   records?: Record<string, ListChange | null>;
   /** VIPs whose backends changed (null: the VIP is gone) */
   vips?: { vip: string; change: ListChange | null }[];
+  /** the ingress network's routing mesh, whole, when it changed (null: gone) */
+  ingress?: IngressView | null;
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -250,7 +307,8 @@ export function diffNetworkView(a: NetworkView, b: NetworkView): NetworkViewPatc
   }
   for (const vip of aVips.keys()) if (!bVips.has(vip)) vips.push({ vip, change: null });
   if (vips.length) p.vips = vips;
-  changed ||= added.length > 0 || removed.length > 0 || p.records !== undefined || p.vips !== undefined;
+  if (!same(a.ingress, b.ingress)) p.ingress = b.ingress ?? null;
+  changed ||= added.length > 0 || removed.length > 0 || p.records !== undefined || p.vips !== undefined || p.ingress !== undefined;
   return changed ? p : null;
 }
 
@@ -270,11 +328,13 @@ export function applyNetworkPatch(v: NetworkView, p: NetworkViewPatch): NetworkV
     else vips.set(x.vip, applyList(vips.get(x.vip), x.change));
   }
   const byKey = <T>(get: (t: T) => string) => (a: T, b: T): number => (get(a) < get(b) ? -1 : get(a) > get(b) ? 1 : 0);
+  const ingress = p.ingress === undefined ? v.ingress : p.ingress ?? undefined;
   return {
     network: p.network ?? v.network,
     peers: [...peers.values()].sort(byKey((x) => x.ip)),
     records: Object.fromEntries(Object.entries(records).sort(byKey(([k]) => k))),
     vips: [...vips].map(([vip, backends]) => ({ vip, backends })).sort(byKey((x) => x.vip)),
+    ...(ingress ? { ingress } : {}),
   };
 }
 

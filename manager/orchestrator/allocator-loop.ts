@@ -6,8 +6,9 @@
  * service's Endpoint, and move NEW → PENDING. Addresses of ended or deleted tasks, and the ports and
  * VIPs of deleted services, are given back. The leader rebuilds the tables from the store on start.
  */
-import { NetworkAllocator, PortAllocator, type NetworkAllocation, type PortConfig as AllocPort } from '../allocator/index.js';
-import { canonicalJson, type Endpoint, type Network, type ReadTx, type Service, type TableName, type Task } from '../store/index.js';
+import { randomBytes } from 'node:crypto';
+import { defaultIngressSpec, needsIngress, NetworkAllocator, PortAllocator, type NetworkAllocation, type PortConfig as AllocPort } from '../allocator/index.js';
+import { canonicalJson, generateId, type BatchWriter, type Endpoint, type Network, type ReadTx, type Service, type TableName, type Task } from '../store/index.js';
 import { ReconcileLoop } from './loop-base.js';
 import { isTerminal } from './task-state.js';
 
@@ -31,18 +32,29 @@ function networkIds(tx: ReadTx, targets: readonly { Target: string }[] | undefin
   });
 }
 
+const ingressOf = (tx: ReadTx): Network | undefined => tx.find('networks').find((n) => n.Spec.Ingress === true);
+
+/** The networks a service's tasks join: its own, and the ingress network when it publishes through the routing mesh. */
+function serviceNetworkIds(tx: ReadTx, s: Service): (string | undefined)[] {
+  const ids = networkIds(tx, s.Spec.TaskTemplate.Networks);
+  if (needsIngress(s.Spec)) ids.push(ingressOf(tx)?.ID);
+  return ids;
+}
+
 export class AllocatorLoop extends ReconcileLoop {
   readonly name = 'allocator';
-  protected readonly tables: readonly TableName[] = ['tasks', 'services', 'networks'];
+  protected readonly tables: readonly TableName[] = ['tasks', 'services', 'networks', 'nodes', 'clusters'];
   private ports = new PortAllocator();
   private nets = new NetworkAllocator();
   private readonly taskAddrs = new Set<string>();
+  private readonly nodeAddrs = new Set<string>();
 
   protected override onStart(): void {
     const names = new Map<string, string>();
     this.ports = new PortAllocator(undefined, (id) => names.get(id) ?? id);
     this.nets = new NetworkAllocator();
     this.taskAddrs.clear();
+    this.nodeAddrs.clear();
     this.ctx.store.view((tx) => {
       for (const n of tx.find('networks')) {
         const a = recordedAllocation(n);
@@ -58,6 +70,12 @@ export class AllocatorLoop extends ReconcileLoop {
         names.set(s.ID, s.Spec.Name);
         if (s.Endpoint?.Ports) this.ports.restore(s.ID, s.Endpoint.Ports as AllocPort[]);
         for (const v of s.Endpoint?.VirtualIPs ?? []) this.safe(() => this.nets.allocateVip(s.ID, v.NetworkID, v.Addr));
+      }
+      for (const n of tx.find('nodes')) {
+        for (const a of n.Attachments ?? []) {
+          for (const addr of a.Addresses) this.safe(() => this.nets.allocateNodeAddress(n.ID, a.Network.ID, addr));
+          this.nodeAddrs.add(n.ID);
+        }
       }
       for (const t of tx.find('tasks')) {
         if (isTerminal(t.Status.State)) continue;
@@ -83,7 +101,7 @@ export class AllocatorLoop extends ReconcileLoop {
     const ports = this.ports.allocate(s.ID, (spec.Ports ?? []) as AllocPort[]) as Endpoint['Ports'];
     const vips: { NetworkID: string; Addr: string }[] = [];
     if ((spec.Mode ?? 'vip') === 'vip') {
-      for (const id of networkIds(tx, s.Spec.TaskTemplate.Networks)) {
+      for (const id of serviceNetworkIds(tx, s)) {
         if (!id || !this.nets.network(id)) return undefined;
         vips.push({ NetworkID: id, Addr: this.nets.allocateVip(s.ID, id) });
       }
@@ -112,7 +130,9 @@ export class AllocatorLoop extends ReconcileLoop {
         this.taskAddrs.delete(id);
       }
     }
+    for (const id of this.nets.networkIds()) if (!live.networks.has(id)) this.nets.releaseNetwork(id);
     const now = this.nowIso();
+    await this.ensureIngress();
     await this.ctx.store.batch(async (b) => {
       // networks
       const nets = this.ctx.store.view((tx) => tx.find('networks'));
@@ -136,6 +156,7 @@ export class AllocatorLoop extends ReconcileLoop {
           });
         });
       }
+      await this.nodeAddresses(b);
       // service endpoints
       const services = this.ctx.store.view((tx) => tx.find('services'));
       for (const s of services) {
@@ -176,9 +197,60 @@ export class AllocatorLoop extends ReconcileLoop {
     });
   }
 
+  /** The default ingress network, made once per swarm (the Cluster records it, so a removed one stays removed). */
+  private async ensureIngress(): Promise<void> {
+    const c = this.ctx.store.view((tx) => tx.find('clusters')[0]);
+    if (!c || c.IngressCreated) return;
+    const id = generateId((n) => randomBytes(n));
+    await this.ctx.store.update((tx) => {
+      const cur = tx.find('clusters')[0];
+      if (!cur || cur.IngressCreated) return;
+      if (!ingressOf(tx) && tx.find('networks', { name: 'ingress' }).length === 0) tx.create('networks', { ID: id, Spec: defaultIngressSpec() } as Network);
+      tx.update('clusters', { ...cur, IngressCreated: true });
+    });
+  }
+
+  /**
+   * Every node gets an address of its own on the ingress network while some service publishes through
+   * the routing mesh (its published ports are forwarded from there); a deleted node's is given back.
+   */
+  private async nodeAddresses(b: BatchWriter): Promise<void> {
+    const { ingress, nodes, wanted } = this.ctx.store.view((tx) => ({
+      ingress: ingressOf(tx),
+      nodes: tx.find('nodes'),
+      wanted: tx.find('services').some((s) => needsIngress(s.Spec)),
+    }));
+    const liveNodes = new Set(nodes.map((n) => n.ID));
+    for (const id of this.nodeAddrs) if (!liveNodes.has(id)) {
+      this.nets.releaseNode(id);
+      this.nodeAddrs.delete(id);
+    }
+    if (!ingress || !wanted || !this.nets.network(ingress.ID) || !recordedAllocation(ingress)) return;
+    for (const n of nodes) {
+      if (n.Attachments?.some((a) => a.Network.ID === ingress.ID)) continue;
+      let addr: string;
+      try {
+        addr = this.nets.allocateNodeAddress(n.ID, ingress.ID);
+      } catch (e) {
+        this.ctx.log.warn({ node: n.ID, err: (e as Error).message }, 'no ingress address for the node');
+        return;
+      }
+      this.nodeAddrs.add(n.ID);
+      await b.update((tx) => {
+        const cur = tx.get('nodes', n.ID);
+        const net = tx.get('networks', ingress.ID);
+        if (!cur || !net) return;
+        tx.update('nodes', { ...cur, Attachments: [...(cur.Attachments ?? []).filter((a) => a.Network.ID !== net.ID), { Network: net, Addresses: [addr] }] });
+      });
+    }
+  }
+
   private attach(tx: ReadTx, t: Task): Task['NetworksAttachments'] | undefined {
     const out: NonNullable<Task['NetworksAttachments']> = [];
-    for (const id of networkIds(tx, t.Spec.Networks)) {
+    const svc = tx.get('services', t.ServiceID);
+    const ids = networkIds(tx, t.Spec.Networks);
+    if (svc && needsIngress(svc.Spec)) ids.push(ingressOf(tx)?.ID);
+    for (const id of ids) {
       const n = id ? tx.get('networks', id) : undefined;
       if (!n || !this.nets.network(n.ID) || !recordedAllocation(n)) return undefined;
       out.push({ Network: n, Addresses: [this.nets.allocateTaskAddress(t.ID, n.ID)] });

@@ -62,6 +62,8 @@ export interface Cluster {
   RootCADigest: string;
   /** node IDs whose certificates are refused until they expire (removed nodes) */
   BlacklistedCertificates?: Record<string, { Expiry: string }>;
+  /** set when the leader has made the default ingress network (once, at the swarm's start, as SwarmKit does) */
+  IngressCreated?: boolean;
   DefaultAddrPool?: string[];
   SubnetSize?: number;
   DataPathPort?: number;

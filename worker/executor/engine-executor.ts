@@ -201,6 +201,12 @@ export class EngineExecutor implements Executor {
         await nets.setOverlayPeers(id, v.peers);
         await nets.setOverlayRecords(id, v.records);
         await nets.setServiceVips(id, v.vips);
+        if (v.ingress) {
+          // the routing mesh: this node's own ingress address is the one listed under its underlay address
+          const me = v.ingress.nodes.find((x) => x.vtep === nets.opts.overlayLocalAddr);
+          const ports = v.ingress.ports.map((p) => ({ proto: p.protocol, publishedPort: p.publishedPort, targetPort: p.targetPort, vip: p.vip }));
+          await nets.setIngress(id, { ...(me ? { address: me.ip } : {}), ports });
+        }
       } catch (e) {
         this.log.warn({ network: id, err: messageOf(e) }, 'applying the network view failed');
         throw e;

@@ -12,15 +12,16 @@ import { EmbeddedDns, parseUpstream, type Upstream } from './dns-server.js';
 import { NetworkError, notFound, conflict, badRequest } from './errors.js';
 import { HostExec } from './exec.js';
 import { type AddressPool, pickSubnet, SubnetAllocator } from './ipam.js';
-import { contains, formatCidr, formatIPv4, mustParseCidr, mustParseIPv4 } from './ipv4.js';
+import { contains, formatCidr, formatIPv4, macForIPv4, mustParseCidr, mustParseIPv4 } from './ipv4.js';
 import { checkCreateBody, checkNoOverlap, firstHost, toRecord } from './network-spec.js';
 import { applyVipRuleset, type ServiceVip } from './vip-ruleset.js';
+import { applyIngressRuleset, buildIngressRuleset, ingressTableName, setIngressAddress } from './ingress-ruleset.js';
 import { deleteOverlayLinks, ensureOverlayLinks, programPeers, VXLAN_OVERHEAD, type OverlayPeer } from './overlay-links.js';
 import { applyRuleset, buildRuleset, deleteTable, NftSync, tableName, type NftBridge, type NftPort } from './nft-ruleset.js';
 import { PortAllocator } from './port-allocator.js';
 import { StateFile } from './state-file.js';
 import { KeyedQueue, Mutex } from '../mutex.js';
-import type { ContainerNetState, NetworkRecord, NetworkState, OverlaySpec, PersistedNetworkState } from './types.js';
+import type { ContainerNetState, IngressPortSpec, NetworkRecord, NetworkState, OverlaySpec, PersistedNetworkState } from './types.js';
 
 export interface NetworkManagerOptions {
   stateDir: string;
@@ -136,6 +137,7 @@ export class NetworkCore {
       if (n.driver === 'bridge') await this.ensureKernelBridge(n);
       if (n.driver === 'overlay') {
         await this.ensureKernelOverlay(n, true).catch((e: unknown) => this.log('overlay network not restored until the swarm sends it again', { network: n.name, error: String(e) }));
+        if (n.ingress && n.ingressAddr) await this.applyIngress(n, undefined).catch((e: unknown) => this.log('routing mesh not restored', { network: n.name, error: String(e) }));
       }
     }
     // Re-enslave surviving veths (a re-created bridge has no ports); missing ones are the caller's to detach.
@@ -302,9 +304,65 @@ export class NetworkCore {
       }
       n.vips = vips.map((v) => ({ vip: v.vip, backends: [...v.backends] }));
       await this.save();
+      if (n.ingress && n.ingressAddr) await this.applyIngress(n, n.ingressAddr);
       const affected = [...this.containers.values()].filter((c) => c.endpoints.some((ep) => ep.networkId === n.id));
       await Promise.all(affected.map((c) => this.applyVips(c)));
     });
+  }
+
+  /**
+   * The routing mesh on the ingress overlay (ingress-ruleset.ts): this host's own address on it (given
+   * by the swarm; it goes on the bridge with MAC 02:42+address, the one the other hosts' forwarding
+   * entries name) and the published ports, each led to the backends of a service VIP of this network.
+   * Without an address nothing is published (the replies could not come back).
+   */
+  setIngress(idOrName: string, s: { address?: string; ports: readonly IngressPortSpec[] }): Promise<void> {
+    return this.lock.run(async () => {
+      this.assertOpen();
+      const n = this.resolveNetwork(idOrName);
+      if (n.driver !== 'overlay' || !n.ingress || !n.subnet || !n.bridge) throw badRequest(`network ${n.name} is not the swarm's ingress network`);
+      const subnet = mustParseCidr(n.subnet);
+      let address: string | undefined;
+      if (s.address !== undefined) {
+        const [ip, len] = s.address.split('/');
+        const a = mustParseIPv4(ip ?? '', 'ingress address');
+        if (!contains(subnet, a) || Number(len ?? subnet.prefixLen) !== subnet.prefixLen) throw badRequest(`ingress address ${s.address} is outside ${n.subnet}`);
+        address = `${formatIPv4(a)}/${subnet.prefixLen}`;
+      }
+      const seen = new Set<string>();
+      for (const p of s.ports) {
+        if (!['tcp', 'udp', 'sctp'].includes(p.proto)) throw badRequest(`published port protocol ${JSON.stringify(p.proto)} is not tcp, udp or sctp`);
+        for (const [what, v] of [['published port', p.publishedPort], ['target port', p.targetPort]] as const) {
+          if (!Number.isInteger(v) || v < 1 || v > 65535) throw badRequest(`${what} ${String(v)} is not a port (1-65535)`);
+        }
+        if (!contains(subnet, mustParseIPv4(p.vip, 'VIP'))) throw badRequest(`VIP ${p.vip} is outside ${n.subnet}`);
+        const k = `${p.proto}/${p.publishedPort}`;
+        if (seen.has(k)) throw badRequest(`published port ${k} is listed twice`);
+        seen.add(k);
+      }
+      const prev = n.ingressAddr;
+      if (prev && prev !== address) this.allocators.get(n.id)?.release(mustParseIPv4(prev.split('/')[0]!));
+      if (address) this.allocators.get(n.id)?.restore(mustParseIPv4(address.split('/')[0]!));
+      if (address) n.ingressAddr = address;
+      else delete n.ingressAddr;
+      n.ingressPorts = s.ports.map((p) => ({ proto: p.proto, publishedPort: p.publishedPort, targetPort: p.targetPort, vip: p.vip }));
+      await this.applyIngress(n, prev);
+      await this.save();
+    });
+  }
+
+  /** Puts the ingress address on the bridge and replaces the routing-mesh table (removes it without an address). */
+  private async applyIngress(n: NetworkState, prevAddr: string | undefined): Promise<void> {
+    const table = ingressTableName(this.prefix);
+    if (!n.bridge || !n.ingressAddr) {
+      if (prevAddr && n.bridge) await this.host.ipBatch([`addr del ${prevAddr} dev ${n.bridge}`], { force: true });
+      await deleteTable(this.host, table);
+      return;
+    }
+    await setIngressAddress(this.host, n.bridge, prevAddr, n.ingressAddr, macForIPv4(mustParseIPv4(n.ingressAddr.split('/')[0]!)));
+    const backends = new Map((n.vips ?? []).map((v) => [v.vip, v.backends]));
+    const rules = (n.ingressPorts ?? []).map((p) => ({ proto: p.proto, publishedPort: p.publishedPort, targetPort: p.targetPort, backends: backends.get(p.vip) ?? [] }));
+    await applyIngressRuleset(this.host, table, buildIngressRuleset(table, n.bridge, rules));
   }
 
   /** Programs the VIP table in a container netns from the VIPs of every overlay it is on. */
@@ -439,6 +497,7 @@ export class NetworkCore {
     if (this.endpointCount(n.id) > 0) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
     this.networks.delete(n.id);
     this.allocators.delete(n.id);
+    if (n.ingress) await deleteTable(this.host, ingressTableName(this.prefix));
     if (n.vxlan) await deleteLink(this.host, n.vxlan);
     if (n.bridge) await deleteLink(this.host, n.bridge);
     await this.nft.sync();
@@ -562,6 +621,7 @@ export class NetworkCore {
       const myNs = new RegExp(`^${this.prefix}-[0-9a-zA-Z]{12}$`);
       for (const ns of await readdir(NETNS_DIR).catch(() => [] as string[])) if (myNs.test(ns)) await deleteNetns(this.host, ns).catch(() => undefined);
       await deleteTable(this.host, tableName(this.prefix));
+      await deleteTable(this.host, ingressTableName(this.prefix));
       this.containers.clear();
       this.networks.clear();
       await this.stateFile.remove();

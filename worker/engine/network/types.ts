@@ -103,6 +103,19 @@ export interface NetworkState {
   records?: Record<string, string[]>;
   /** overlay only: service VIPs on this network and the task addresses behind each */
   vips?: ServiceVip[];
+  /** the ingress overlay only: this host's own address on it ("10.0.0.5/24", on the bridge) */
+  ingressAddr?: string;
+  /** the ingress overlay only: the routing mesh's published ports, each to a service VIP's backends */
+  ingressPorts?: IngressPortSpec[];
+}
+
+/** A port published through the routing mesh: connections to it on any host go to the backends of `vip`. */
+export interface IngressPortSpec {
+  proto: 'tcp' | 'udp' | 'sctp';
+  publishedPort: number;
+  targetPort: number;
+  /** the service's VIP on the ingress network (its backends are the network's VIP backends) */
+  vip: string;
 }
 
 /** What the swarm tells a node about an overlay network it needs (ID, VNI and addresses from the manager). */
