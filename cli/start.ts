@@ -154,7 +154,7 @@ function printUsage(lab: Lab): void {
   say('');
   say('Point the docker CLI (or shoal) at any host — managers take swarm commands, every host runs containers:');
   for (const h of lab.hosts) say(`  export DOCKER_HOST=unix://${h.socket}   # ${h.name} ${h.addr}`);
-  say(`  docker service create --name web --replicas 6 busybox httpd -f -p 80`);
+  say(`  docker service create --name web --replicas 6 busybox httpd -f -p 80     # or: node dist/cli/shoal.js service create …`);
   say(`  docker service ps web; docker service logs ${DEMO}; docker service scale web=20; docker ps`);
   say('');
   say('Not built yet here: the ingress routing mesh (published ports are host-mode, one task per host).');
