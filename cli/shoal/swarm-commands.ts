@@ -33,7 +33,16 @@ interface SpecFlags {
   certExpiry?: string;
   snapshotInterval?: string;
   maxSnapshots?: string;
-  autolock?: boolean;
+  /** `--autolock`, `--autolock=true|false` (commander gives true or the text) */
+  autolock?: boolean | string;
+}
+
+/** The docker CLI's bool flag: --autolock, --autolock=true|false (strconv.ParseBool). */
+function boolFlag(v: boolean | string | undefined, flag: string): boolean | undefined {
+  if (v === undefined || typeof v === 'boolean') return v;
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+  throw new FlagError(`invalid argument "${v}" for "${flag}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`);
 }
 
 function addSpecFlags(c: Command): Command {
@@ -43,7 +52,7 @@ function addSpecFlags(c: Command): Command {
     .option('--cert-expiry <d>', 'Validity period for node certificates (ns|us|ms|s|m|h)')
     .option('--snapshot-interval <n>', 'Number of log entries between Raft snapshots')
     .option('--max-snapshots <n>', 'Number of additional Raft snapshots to retain')
-    .option('--autolock', 'Enable manager autolocking (requiring an unlock key to start a stopped manager)');
+    .option('--autolock [bool]', 'Enable manager autolocking (requiring an unlock key to start a stopped manager)');
 }
 
 /** The spec fields the flags set (others stay as they are, as the docker CLI's merge does). */
@@ -60,8 +69,41 @@ function applySpecFlags(spec: Record<string, unknown>, f: SpecFlags): Record<str
   if (snap !== undefined) out['Raft'] = { ...sec('Raft'), SnapshotInterval: snap };
   const keep = intFlag(f.maxSnapshots, '--max-snapshots');
   if (keep !== undefined) out['Raft'] = { ...sec('Raft'), KeepOldSnapshots: keep };
-  if (f.autolock !== undefined) out['EncryptionConfig'] = { ...sec('EncryptionConfig'), AutoLockManagers: f.autolock };
+  const autolock = boolFlag(f.autolock, '--autolock');
+  if (autolock !== undefined) out['EncryptionConfig'] = { ...sec('EncryptionConfig'), AutoLockManagers: autolock };
   return out;
+}
+
+/** The docker CLI's printUnlockCommand, with `shoal`. */
+function printUnlockCommand(key: string, out: NodeJS.WritableStream): void {
+  if (key === '') return;
+  out.write(
+    `To unlock a swarm manager after it restarts, run the \`shoal swarm unlock\`\ncommand and provide the following key:\n\n    ${key}\n\n` +
+      'Remember to store this key in a password manager, since without it you\nwill not be able to restart the manager.\n',
+  );
+}
+
+async function unlockKeyOf(c: ApiClient): Promise<string> {
+  try {
+    return s(asRecord(await c.json('GET', '/swarm/unlockkey'))['UnlockKey']);
+  } catch (e) {
+    (e as Error).message = `could not fetch unlock key: ${(e as Error).message}`;
+    throw e;
+  }
+}
+
+/** One line of stdin (the unlock key), prompting on a terminal as the docker CLI does. */
+async function readKey(prompt: string): Promise<string> {
+  const input = process.stdin;
+  if (input.isTTY) process.stdout.write(prompt);
+  let text = '';
+  for await (const chunk of input) {
+    text += (chunk as Buffer).toString('utf8');
+    if (text.includes('\n')) break;
+  }
+  if (input.isTTY) process.stdout.write('\n');
+  input.pause();
+  return (text.split('\n')[0] ?? '').trim();
 }
 
 async function managerAddr(c: ApiClient): Promise<string> {
@@ -101,7 +143,7 @@ export function registerSwarmCommands(program: Command, client: ClientOf): void 
       DataPathPort: intFlag(f['dataPathPort'] as string | undefined, '--data-path-port') ?? 0,
       ForceNewCluster: f['forceNewCluster'] === true,
       Spec: applySpecFlags({ Labels: null, Orchestration: {}, Raft: { ElectionTick: 0, HeartbeatTick: 0 }, Dispatcher: {}, CAConfig: {}, TaskDefaults: {}, EncryptionConfig: { AutoLockManagers: false } }, f),
-      AutoLockManagers: f.autolock === true,
+      AutoLockManagers: boolFlag(f.autolock, '--autolock') === true,
       Availability: s(f['availability']),
       DefaultAddrPool: (f['defaultAddrPool'] as string[] | undefined) ?? [],
       SubnetSize: intFlag(f['defaultAddrPoolMaskLength'] as string | undefined, '--default-addr-pool-mask-length') ?? 24,
@@ -110,6 +152,7 @@ export function registerSwarmCommands(program: Command, client: ClientOf): void 
     process.stdout.write(`Swarm initialized: current node (${nodeId}) is now a manager.\n\n`);
     await printJoinCommand(c, 'worker', process.stdout);
     process.stdout.write("To add a manager to this swarm, run 'shoal swarm join-token manager' and follow the instructions.\n\n");
+    if (body.AutoLockManagers) printUnlockCommand(await unlockKeyOf(c), process.stdout);
   });
 
   swarm
@@ -172,19 +215,28 @@ export function registerSwarmCommands(program: Command, client: ClientOf): void 
   addSpecFlags(swarm.command('update').description('Update the swarm')).action(async (f: SpecFlags) => {
     const c = client();
     const sw = asRecord(await c.json('GET', '/swarm'));
+    const autolockOf = (spec: Record<string, unknown>): boolean => asRecord(spec['EncryptionConfig'])['AutoLockManagers'] === true;
+    const before = autolockOf(asRecord(sw['Spec']));
     const spec = applySpecFlags(asRecord(sw['Spec']), f);
     await c.json('POST', '/swarm/update', {
       query: { version: n(asRecord(sw['Version'])['Index']), rotateWorkerToken: 'false', rotateManagerToken: 'false', rotateManagerUnlockKey: 'false' },
       body: spec,
     });
     process.stdout.write('Swarm updated.\n');
+    if (autolockOf(spec) && !before) printUnlockCommand(await unlockKeyOf(c), process.stdout);
   });
 
   swarm
     .command('unlock')
     .description('Unlock swarm')
     .action(async () => {
-      await client().call('POST', '/swarm/unlock', { body: { UnlockKey: '' } });
+      const c = client();
+      // as the docker CLI: ask for the key only when this node is locked
+      const state = s(asRecord(asRecord(await c.json('GET', '/info'))['Swarm'])['LocalNodeState']);
+      if (state === 'inactive' || state === '') throw new FlagError('Error: This node is not part of a swarm');
+      if (state !== 'locked') throw new FlagError('Error: swarm is not locked');
+      const key = await readKey('Enter unlock key: ');
+      await c.call('POST', '/swarm/unlock', { body: { UnlockKey: key } });
     });
 
   swarm
@@ -193,10 +245,20 @@ export function registerSwarmCommands(program: Command, client: ClientOf): void 
     .option('-q, --quiet', 'Only display token')
     .option('--rotate', 'Rotate unlock key')
     .action(async (f: { quiet?: boolean; rotate?: boolean }) => {
-      if (f.rotate) throw new FlagError('autolock is not supported by shoal: there is no unlock key to rotate');
-      const key = s(asRecord(await client().json('GET', '/swarm/unlockkey'))['UnlockKey']);
+      const c = client();
+      if (f.rotate) {
+        const sw = asRecord(await c.json('GET', '/swarm'));
+        if (asRecord(asRecord(sw['Spec'])['EncryptionConfig'])['AutoLockManagers'] !== true) throw new FlagError('cannot rotate because autolock is not turned on');
+        await c.json('POST', '/swarm/update', {
+          query: { version: n(asRecord(sw['Version'])['Index']), rotateWorkerToken: 'false', rotateManagerToken: 'false', rotateManagerUnlockKey: 'true' },
+          body: sw['Spec'],
+        });
+        if (!f.quiet) process.stdout.write('Successfully rotated manager unlock key.\n');
+      }
+      const key = await unlockKeyOf(c);
       if (key === '') throw new FlagError('no unlock key is set');
-      process.stdout.write(f.quiet ? `${key}\n` : `To unlock a swarm manager after it restarts, run the \`shoal swarm unlock\`\ncommand and provide the following key:\n\n    ${key}\n\n`);
+      if (f.quiet) process.stdout.write(`${key}\n`);
+      else printUnlockCommand(key, process.stdout);
     });
 
   void NS;

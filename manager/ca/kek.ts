@@ -3,8 +3,8 @@
  * `SWMKEY-1-<base64, no padding>` (SwarmKit's encryption.HumanReadableKey), and the encryption of a
  * manager's TLS private key on disk with it: PKCS#8 "ENCRYPTED PRIVATE KEY" (PBES2: PBKDF2-HMAC-SHA256
  * + AES-256-CBC, node's OpenSSL), the key bytes as the passphrase — as SwarmKit's keyutils/pkcs8 does.
- * A decrypted key is accepted only if its public key is the certificate's, so a wrong key can never
- * pass as a right one (CBC alone has no integrity). Pure but for node:crypto; randomness is passed in.
+ * A decrypted key is accepted only if its public key is the certificate's (CBC alone has no
+ * integrity: this check makes sure nothing but the certificate's key is ever used). Pure but for node:crypto; randomness is passed in.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 
@@ -23,6 +23,14 @@ export class KeyLockedError extends Error {
   ) {
     super(message, options);
     this.name = 'KeyLockedError';
+  }
+}
+
+/** The key file opens but holds another key than the certificate's. */
+export class KeyMismatchError extends Error {
+  constructor() {
+    super('the node key on disk is not the key of the node certificate');
+    this.name = 'KeyMismatchError';
   }
 }
 
@@ -70,8 +78,8 @@ export function encryptKeyPem(keyPem: string, kek: Buffer): string {
 
 /**
  * The clear PKCS#8 PEM of a stored key: as is when it is not encrypted, else decrypted with `kek`.
- * Throws KeyLockedError('locked') without a KEK and ('invalid-key') when `kek` does not open it or
- * opens it to a key that is not `certPem`'s.
+ * Throws KeyLockedError('locked') without a KEK, ('invalid-key') when `kek` does not open it, and
+ * KeyMismatchError when it opens to a key that is not `certPem`'s.
  */
 export function decryptKeyPem(pem: string, kek: Buffer | undefined, certPem?: string): string {
   if (!isEncryptedKeyPem(pem)) return pem;
@@ -83,7 +91,9 @@ export function decryptKeyPem(pem: string, kek: Buffer | undefined, certPem?: st
     throw new KeyLockedError('invalid-key', 'the unlock key does not decrypt the node key', { cause: e });
   }
   if (certPem !== undefined && !keyMatchesCertificate(clear, certPem)) {
-    throw new KeyLockedError('invalid-key', 'the unlock key decrypts the node key to a key that is not the certificate\'s');
+    // the key opened (a wrong KEK practically never yields a valid key), but it is not the
+    // certificate's: a torn renewal (key written, certificate not), not a wrong unlock key
+    throw new KeyMismatchError();
   }
   return clear;
 }
