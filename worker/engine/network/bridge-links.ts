@@ -64,11 +64,11 @@ export async function listLinks(host: HostExec, prefix: string): Promise<string[
   return names;
 }
 
-/** A fresh netns with lo up. A stale one of the same name is replaced. */
-export async function createNetns(host: HostExec, name: string): Promise<string> {
+/** A fresh netns, lo up unless the caller brings it up with its first link (plugVeth's loUp). A stale one of the same name is replaced. */
+export async function createNetns(host: HostExec, name: string, o: { loUp?: boolean } = {}): Promise<string> {
   if (await netnsExists(name)) await deleteNetns(host, name);
   await host.run(['ip', 'netns', 'add', name]);
-  await host.run(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+  if (o.loUp !== false) await host.run(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
   return netnsPath(name);
 }
 
@@ -90,20 +90,24 @@ export interface VethSpec {
   addressCidr: string;
   gateway: string | undefined;
   mtu: number;
+  /** also bring up lo in the container netns (createNetns left it down) */
+  loUp?: boolean;
 }
 
-/** Creates the pair with its peer inside the container netns, enslaves the host side (hairpin on), configures the peer. */
+/**
+ * Creates the pair with its peer inside the container netns, enslaves the host side (hairpin on), configures
+ * the peer: two `ip -batch` runs, one per namespace.
+ */
 export async function plugVeth(host: HostExec, v: VethSpec): Promise<void> {
-  await host.run(['ip', 'link', 'add', v.hostVeth, 'mtu', String(v.mtu), 'type', 'veth', 'peer', 'name', v.ifname,
-    'mtu', String(v.mtu), 'address', v.mac, 'netns', v.netns]);
   try {
     const hr = await host.ipBatch([
+      `link add ${v.hostVeth} mtu ${v.mtu} type veth peer name ${v.ifname} mtu ${v.mtu} address ${v.mac} netns ${v.netns}`,
       `link set dev ${v.hostVeth} master ${v.bridge}`,
       `link set dev ${v.hostVeth} type bridge_slave hairpin on`,
       `link set dev ${v.hostVeth} up`,
     ]);
     if (hr.code !== 0) throw new CommandError(host.argv(['ip', '-batch', '-']), hr);
-    const lines = [`addr add ${v.addressCidr} dev ${v.ifname}`, `link set dev ${v.ifname} up`];
+    const lines = [...(v.loUp ? ['link set dev lo up'] : []), `addr add ${v.addressCidr} dev ${v.ifname}`, `link set dev ${v.ifname} up`];
     if (v.gateway) lines.push(`route replace default via ${v.gateway} dev ${v.ifname}`);
     const cr = await host.ipBatch(lines, { netns: v.netns });
     if (cr.code !== 0) throw new CommandError(host.argv(['ip', '-n', v.netns, '-batch', '-']), cr);

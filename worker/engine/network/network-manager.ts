@@ -103,7 +103,8 @@ export class NetworkManager extends NetworkCore {
       const c = await this.reserve(containerId, req);
       if (c.netns) {
         try {
-          await createNetns(this.host, c.netns);
+          // lo comes up with the first link, in finish (one `ip` run fewer before the runtime's create)
+          await createNetns(this.host, c.netns, { loUp: c.endpoints.length === 0 });
         } catch (e) {
           throw await this.failAttach(c, e);
         }
@@ -155,7 +156,7 @@ export class NetworkManager extends NetworkCore {
         const routeVia = c.endpoints.find((ep) => { const n = this.networks.get(ep.networkId)!; return n.driver === 'bridge' && !n.internal; });
         const steps = await Promise.allSettled([
           (async () => {
-            for (const ep of c.endpoints) await this.plug(c, ep, ep === routeVia);
+            for (const [i, ep] of c.endpoints.entries()) await this.plug(c, ep, ep === routeVia, i === 0);
             await this.applyVips(c);
           })(),
           this.needsDns(c) ? this.dns.listenIn(c.containerId, netnsPath(c.netns)) : Promise.resolve(),
@@ -185,10 +186,10 @@ export class NetworkManager extends NetworkCore {
     return bound;
   }
 
-  private async plug(c: ContainerNetState, ep: EndpointState, defaultRoute: boolean): Promise<void> {
+  private async plug(c: ContainerNetState, ep: EndpointState, defaultRoute: boolean, loUp = false): Promise<void> {
     const n = this.networks.get(ep.networkId)!;
     await plugVeth(this.host, {
-      netns: c.netns!, hostVeth: ep.hostVeth, bridge: n.bridge!, ifname: ep.ifname, mac: ep.mac,
+      loUp, netns: c.netns!, hostVeth: ep.hostVeth, bridge: n.bridge!, ifname: ep.ifname, mac: ep.mac,
       addressCidr: `${ep.ip}/${prefixLenOf(n)}`, gateway: defaultRoute ? n.gateway : undefined, mtu: n.mtu ?? (n.driver === 'overlay' ? this.overlayMtu : this.mtu),
     });
   }
