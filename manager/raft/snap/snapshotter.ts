@@ -8,7 +8,7 @@ import {
 import { open, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeSnapshot, decodeSnapshotFile, encodeSnapshotFileParts, type WalSnapshot } from '../codec.js';
+import { decodeSnapshot, decodeSnapshotFile, encodeSnapshotFileParts, encodeSnapshotFilePartsAsync, type WalSnapshot } from '../codec.js';
 import type { Snapshot } from '../core/types.js';
 import { fsyncDir } from '../wal/fs-util.js';
 import { parseSnapName, snapName } from './snap-name.js';
@@ -89,13 +89,13 @@ export class Snapshotter {
   }
 
   /**
-   * As save, with the file written, synced and renamed on the thread pool (the encoding is done
-   * first, synchronously). The event loop stays free while a large snapshot reaches the disk.
+   * As save, with the file written, synced and renamed on the thread pool (the CRC computed a
+   * slice per loop turn first). The event loop stays free while a large snapshot reaches the disk.
    */
   async saveAsync(snap: Snapshot): Promise<string> {
     const { term, index } = snap.metadata;
     if (index === 0) throw new SnapshotError('refusing to save an empty snapshot (index 0)');
-    const { parts } = encodeSnapshotFileParts(snap);
+    const { parts } = await encodeSnapshotFilePartsAsync(snap);
     const name = snapName(term, index);
     const tmp = join(this.dir, `${name}.tmp`);
     const fh = await open(tmp, 'w');
