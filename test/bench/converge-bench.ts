@@ -37,7 +37,7 @@ const REPLICAS = arg('replicas', 100);
 const DOCKER_BRIDGE = process.argv.includes('--docker-bridge') ? process.argv[process.argv.indexOf('--docker-bridge') + 1] : 'own';
 /** --only shoal1|shoal5|docker: one side alone (for looking into it) */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-const RUNS = arg('runs', 1);
+const RUNS = arg('runs', 3);
 const POLL_MS = 100;
 const nowMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -90,26 +90,32 @@ async function removeService(manager: string, engines: string[], name: string): 
   }
 }
 
-async function shoalRuns(hosts: number, managers: number, saveTo?: string): Promise<number[]> {
+/** One side of the comparison, up: where to send the create and whose containers to wait away. */
+interface Side {
+  label: string;
+  manager: string;
+  engines: string[];
+  times: number[];
+  close(): Promise<void>;
+}
+
+async function shoalSide(hosts: number, managers: number): Promise<{ side: Side; lab: MultihostLab }> {
   const t0 = nowMs();
   const lab = await MultihostLab.start({ hosts, managers });
   console.log(`  shoal: ${hosts} host${hosts > 1 ? 's' : ''} (${managers} manager${managers > 1 ? 's' : ''}) up in ${fmt(nowMs() - t0)}`);
-  const times: number[] = [];
-  try {
-    const m = lab.host(1);
-    for (let i = 0; i < RUNS; i++) {
-      const name = `conv${i}`;
-      const ms = await converge(m.socket, name, REPLICAS);
-      times.push(ms);
-      console.log(`    run ${i + 1}: ${REPLICAS} replicas Running in ${fmt(ms)} (load ${load()})`);
-      await removeService(m.socket, lab.hosts.map((h) => h.socket), name);
-    }
-    if (saveTo) await lab.dockerOk(m, ['save', '-o', saveTo, 'busybox:latest']);
-  } finally {
-    const left = await lab.cleanup();
-    if (left.length) console.log(`  shoal lab left: ${left.join('; ')}`);
-  }
-  return times;
+  return {
+    lab,
+    side: {
+      label: `shoal, ${hosts} host${hosts > 1 ? 's' : ''}`,
+      manager: lab.host(1).socket,
+      engines: lab.hosts.map((h) => h.socket),
+      times: [],
+      close: async () => {
+        const left = await lab.cleanup();
+        if (left.length) console.log(`  shoal lab left: ${left.join('; ')}`);
+      },
+    },
+  };
 }
 
 // ---- Docker swarm on Debian's dockerd --------------------------------------------------------------
@@ -210,11 +216,19 @@ class SwarmDockerd {
   }
 }
 
-async function dockerRuns(busyboxTar: string): Promise<{ times: number[]; version: string } | { error: string }> {
+async function dockerSide(busyboxTar: string): Promise<{ side: Side; version: string } | { error: string }> {
   const dir = await mkdtemp('/tmp/shoal-conv-dockerd-');
   const labName = `cd${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
   const stateRoot = join(dir, 'lab');
   let d: SwarmDockerd | undefined;
+  const close = async (): Promise<void> => {
+    if (d) {
+      const notes = await d.stop();
+      if (notes.length) console.log(`  dockerd cleanup: ${notes.join('; ')}`);
+    }
+    await downHosts(stateRoot, labName, { purge: true });
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const lab = await upHosts({ name: labName, hosts: 1, stateRoot });
     d = new SwarmDockerd(dir, lab.hosts[0]!);
@@ -222,51 +236,77 @@ async function dockerRuns(busyboxTar: string): Promise<{ times: number[]; versio
     console.log(`  docker: dockerd ${version}, single-node swarm in netns ${lab.hosts[0]!.netns} (--iptables=false${DOCKER_BRIDGE === 'none' ? ' --bridge=none: tasks without a network' : ', its docker0 bridge inside that namespace: a veth per task, as shoal'}, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1)`);
     const loaded = await run(DOCKER, ['load', '-i', busyboxTar], { env: d.env(), timeoutMs: 120_000 });
     if (loaded.code !== 0) throw new Error(`docker load: ${loaded.stderr.trim()}`);
-    const times: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const name = `conv${i}`;
-      const ms = await converge(d.sock, name, REPLICAS);
-      times.push(ms);
-      console.log(`    run ${i + 1}: ${REPLICAS} replicas Running in ${fmt(ms)} (load ${load()})`);
-      await removeService(d.sock, [d.sock], name);
-    }
-    return { times, version };
+    return { version, side: { label: 'docker swarm', manager: d.sock, engines: [d.sock], times: [], close } };
   } catch (e) {
+    await close();
     return { error: (e as Error).message };
-  } finally {
-    if (d) {
-      const notes = await d.stop();
-      if (notes.length) console.log(`  dockerd cleanup: ${notes.join('; ')}`);
-    }
-    await downHosts(stateRoot, labName, { purge: true });
-    await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** One converge + removal on a side; a failure is recorded as the run's error. */
+async function runOn(side: Side, i: number): Promise<string | undefined> {
+  const name = `conv${i}`;
+  try {
+    const ms = await converge(side.manager, name, REPLICAS);
+    side.times.push(ms);
+    console.log(`    ${side.label.padEnd(15)} run ${i + 1}: ${REPLICAS} Running in ${fmt(ms)} (load ${load()})`);
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    await removeService(side.manager, side.engines, name).catch(() => undefined);
+  }
+  return undefined;
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:converge needs root (network namespaces, cgroups, mounts)');
-  console.log(`bench:converge — ${REPLICAS} replicas of busybox sleep, ${RUNS} run(s) each; load average ${load()}`);
+  if (ONLY !== undefined && !['shoal1', 'shoal5', 'docker'].includes(ONLY)) throw new Error('--only: shoal1, shoal5 or docker');
+  if (DOCKER_BRIDGE !== 'own' && DOCKER_BRIDGE !== 'none') throw new Error('--docker-bridge: own or none');
+  console.log(`bench:converge — ${REPLICAS} replicas of busybox sleep, ${RUNS} run(s) per side, the sides up together and taking turns; load average ${load()}`);
   const scratch = await mkdtemp(join(tmpdir(), 'shoal-conv-'));
+  const sides: Side[] = [];
   try {
+    const want = (x: string): boolean => ONLY === undefined || ONLY === x;
+    // the 1-host lab also hands busybox to dockerd (docker save: dockerd 20.10 cannot load an OCI layout)
+    const one = await shoalSide(1, 1);
+    sides.push(one.side);
     const tar = join(scratch, 'busybox.tar');
-    if (ONLY !== undefined && !['shoal1', 'shoal5', 'docker'].includes(ONLY)) throw new Error('--only: shoal1, shoal5 or docker');
-    if (DOCKER_BRIDGE !== 'own' && DOCKER_BRIDGE !== 'none') throw new Error('--docker-bridge: own or none');
-    const one = ONLY === undefined || ONLY === 'shoal1' || ONLY === 'docker' ? await shoalRuns(1, 1, tar) : [];
-    const five = ONLY === undefined || ONLY === 'shoal5' ? await shoalRuns(5, 3) : [];
-    const docker = ONLY === undefined || ONLY === 'docker' ? await dockerRuns(tar) : { error: 'not asked for (--only)' };
+    let docker: Awaited<ReturnType<typeof dockerSide>> = { error: 'not asked for (--only)' };
+    if (want('docker')) {
+      await one.lab.dockerOk(one.lab.host(1), ['save', '-o', tar, 'busybox:latest']);
+      docker = await dockerSide(tar);
+      if ('side' in docker) sides.push(docker.side);
+    }
+    const five = want('shoal5') ? (await shoalSide(5, 3)).side : undefined;
+    if (five) sides.push(five);
+    const turn = sides.filter((s) => s !== one.side || want('shoal1') || want('docker'));
+    const errors = new Map<Side, string>();
+    for (let i = 0; i < RUNS; i++) {
+      // a different side first each round, so a drifting background load hits all alike
+      const order = turn.map((_, k) => turn[(k + i) % turn.length]!);
+      for (const side of order) {
+        if (errors.has(side)) continue;
+        const err = await runOn(side, i);
+        if (err) errors.set(side, err);
+      }
+    }
     console.log('');
-    if (one.length) console.log(`shoal, 1 host:   ${REPLICAS} Running in ${fmt(median(one))} (median of ${one.length})`);
-    if (five.length) console.log(`shoal, 5 hosts:  ${REPLICAS} Running in ${fmt(median(five))} (median of ${five.length})`);
-    if ('error' in docker) {
-      console.log(`docker swarm:    NOT MEASURED — Debian's dockerd cannot run a swarm here: ${docker.error}`);
+    for (const side of sides) {
+      const err = errors.get(side);
+      if (side.times.length) console.log(`${`${side.label}:`.padEnd(17)}${REPLICAS} Running in ${fmt(median(side.times))} (median of ${side.times.length}: ${side.times.map(fmt).join(', ')})${err ? `; then failed: ${err}` : ''}`);
+      else if (err) console.log(`${`${side.label}:`.padEnd(17)}failed: ${err}`);
+    }
+    const d = 'side' in docker ? docker.side : undefined;
+    if (!d || d.times.length === 0) {
+      console.log(`docker swarm:    NOT MEASURED — ${'error' in docker ? `Debian's dockerd cannot run a swarm here: ${docker.error}` : errors.get(d!) ?? 'no run'}`);
       console.log('converge ratio docker/shoal: not measured');
       return;
     }
-    const dm = median(docker.times);
-    console.log(`docker swarm:    ${REPLICAS} Running in ${fmt(dm)} (median of ${docker.times.length}, dockerd ${docker.version}, 1 node)`);
-    if (five.length) console.log(`converge ratio docker/shoal (5 hosts): ${(dm / median(five)).toFixed(2)}`);
-    console.log(`converge ratio docker/shoal: ${(dm / median(one)).toFixed(2)}`);
+    console.log(`(dockerd ${'version' in docker ? docker.version : ''}, 1 node)`);
+    if (five?.times.length) console.log(`converge ratio docker/shoal (5 hosts): ${(median(d.times) / median(five.times)).toFixed(2)}`);
+    if (one.side.times.length) console.log(`converge ratio docker/shoal: ${(median(d.times) / median(one.side.times)).toFixed(2)}`);
   } finally {
+    for (const side of sides) await side.close().catch((e: unknown) => console.log(`  cleanup of ${side.label} failed: ${(e as Error).message}`));
     await rm(scratch, { recursive: true, force: true });
   }
 }
