@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createNetns, deleteLink, deleteNetns, netnsPath, plugVeth } from './bridge-links.js';
+import { createNetns, deleteLink, netnsPath, plugVeth } from './bridge-links.js';
 import { embeddedResolvConf, hostResolvConf, hostsFile } from './container-files.js';
 import { badRequest, conflict, NetworkError, notFound } from './errors.js';
 import { boundPorts } from './host-ports.js';
@@ -197,8 +197,9 @@ export class NetworkManager extends NetworkCore {
   /** Removes the container's kernel objects, then gives back its addresses and ports (state not saved). */
   private async teardown(c: ContainerNetState): Promise<void> {
     await this.dns.stopFor(c.containerId).catch(() => undefined);
-    for (const ep of c.endpoints) await deleteLink(this.host, ep.hostVeth).catch(() => undefined);
-    if (c.netns) await deleteNetns(this.host, c.netns).catch(() => undefined);
+    // the host ends of the links and the netns in one `ip -force -batch` (what is already gone is skipped)
+    const lines = [...c.endpoints.map((ep) => `link del dev ${ep.hostVeth}`), ...(c.netns ? [`netns del ${c.netns}`] : [])];
+    if (lines.length > 0) await this.host.ipBatch(lines, { force: true }).catch(() => undefined);
     c.endpoints.forEach((ep) => this.releaseEndpoint(ep));
     const hadPorts = c.ports.length > 0;
     this.ports.release(c.containerId);
