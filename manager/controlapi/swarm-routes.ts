@@ -5,8 +5,9 @@
  *
  * Autolock as SwarmKit's UpdateCluster: while Spec.EncryptionConfig.AutoLockManagers is on the cluster
  * holds an unlock key (made when autolock is turned on, replaced on rotateManagerUnlockKey, which is
- * ignored while autolock is off); turning autolock off drops it. The key is stored sealed (the vault);
- * GET /swarm/unlockkey shows it as SWMKEY-1-…, or "" when there is none.
+ * ignored while autolock is off); turning autolock off drops it. The key is stored sealed (the vault),
+ * and so is the root CA key from then on; GET /swarm/unlockkey shows it as SWMKEY-1-…, or "" when
+ * there is none.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
@@ -70,6 +71,9 @@ export function swarmRoutes(deps: SwarmRoutesDeps): FastifyPluginAsync {
           const now = tx.get('clusters', c.ID)!;
           tx.update('clusters', { ...now, SealedUnlockKey: next });
         }
+        // while autolock is on the root CA key is kept sealed too (it stays sealed if autolock goes off)
+        const latest = tx.get('clusters', c.ID)!;
+        if (autolock && unlockKeys && latest.RootCAKey) tx.update('clusters', unlockKeys.sealRootKey(tx, latest));
       });
       return {};
     });

@@ -52,6 +52,8 @@ export interface CaServiceDeps {
   forwarder: LeaderForwarder;
   now: () => Date;
   isRemoved: (nodeId: string) => boolean;
+  /** the root CA key of a cluster that holds it sealed (autolock); throws when it cannot be opened here */
+  openRootKey?: (cluster: Cluster) => string | undefined;
 }
 
 /** The managers other nodes may dial (from the store's Node objects). */
@@ -66,12 +68,23 @@ export function knownManagers(store: ReplicatedStore): KnownManager[] {
 
 const rootCache = new Map<string, Promise<RootCA>>();
 
-/** The cluster's signing CA (its key is replicated in the Cluster object). */
-export function signerOf(cluster: Cluster): Promise<RootCA> {
-  if (!cluster.RootCAKey) return Promise.reject(new RpcError(grpc.status.FAILED_PRECONDITION, 'the cluster has no CA key to sign with'));
+/**
+ * The cluster's signing CA (its key is replicated in the Cluster object: in clear, or sealed while
+ * autolock is on — `openRootKey` opens it then).
+ */
+export function signerOf(cluster: Cluster, openRootKey?: (c: Cluster) => string | undefined): Promise<RootCA> {
   let p = rootCache.get(cluster.RootCADigest);
   if (!p) {
-    p = RootCA.load(cluster.RootCACert, cluster.RootCAKey);
+    let key = cluster.RootCAKey;
+    if (!key && cluster.SealedRootCAKey && openRootKey) {
+      try {
+        key = openRootKey(cluster);
+      } catch (e) {
+        return Promise.reject(new RpcError(grpc.status.FAILED_PRECONDITION, `this manager cannot open the cluster's CA key yet: ${(e as Error).message}`));
+      }
+    }
+    if (!key) return Promise.reject(new RpcError(grpc.status.FAILED_PRECONDITION, 'the cluster has no CA key to sign with'));
+    p = RootCA.load(cluster.RootCACert, key);
     rootCache.set(cluster.RootCADigest, p);
     p.catch(() => rootCache.delete(cluster.RootCADigest));
   }
@@ -115,7 +128,7 @@ export function caService(deps: CaServiceDeps): { definition: grpc.ServiceDefini
     const description = isRecord(req.description) ? (req.description as unknown as NodeDescription) : emptyDescription();
     const addr = typeof req.addr === 'string' ? req.addr : '';
     const cluster = clusterOf(store);
-    const ca = await signerOf(cluster);
+    const ca = await signerOf(cluster, deps.openRootKey);
     const nodeId = generateId((n) => randomBytes(n));
     let issued;
     try {
@@ -147,7 +160,7 @@ export function caService(deps: CaServiceDeps): { definition: grpc.ServiceDefini
     let issued;
     try {
       issued = await renewNodeCertificate(csr, {
-        ca: await signerOf(cluster), clusterId: cluster.ID, nodeId: node.ID, role: node.Role, now: deps.now(), isRemoved: deps.isRemoved,
+        ca: await signerOf(cluster, deps.openRootKey), clusterId: cluster.ID, nodeId: node.ID, role: node.Role, now: deps.now(), isRemoved: deps.isRemoved,
         validityDays: Math.max(1 / 24, cluster.Spec.CAConfig.NodeCertExpiry / 1e9 / 86400),
       });
     } catch (e) {

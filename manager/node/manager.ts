@@ -298,7 +298,10 @@ export class Manager {
     const isRemoved = (id: string): boolean => this.isRemoved(id);
     const d = dispatcherService(this.dispatcher);
     this.server.addService(d.definition, guardService(d.implementation, d.definition, () => ({ roles: ['worker', 'manager'], clusterId: o.clusterId, isRemoved })));
-    const ca = caService({ clusterId: o.clusterId, store: this.store, certs: o.certs, forwarder: this.forwarder, now: () => new Date(), isRemoved });
+    const ca = caService({
+      clusterId: o.clusterId, store: this.store, certs: o.certs, forwarder: this.forwarder, now: () => new Date(), isRemoved,
+      openRootKey: (c) => this.store.view((tx) => this.vault.openRootKey(tx, c)),
+    });
     this.server.addService(ca.definition, ca.implementation);
     const m = membershipService({ clusterId: o.clusterId, raft: () => this.raft, store: this.store, forwarder: this.forwarder, isRemoved, log: o.log });
     this.server.addService(m.definition, m.implementation);
@@ -426,6 +429,8 @@ export class Manager {
           const sealed = this.vault.seal(tx, mode.unlockKey);
           const c = tx.get('clusters', mode.cluster.ID)!;
           tx.update('clusters', { ...c, SealedUnlockKey: sealed });
+          // and the root CA key: the Raft log of an autolocked swarm never holds it in clear
+          tx.update('clusters', this.vault.sealRootKey(tx, tx.get('clusters', mode.cluster.ID)!));
         }
       }
       if (!tx.get('nodes', mode.node.ID)) tx.create('nodes', mode.node);

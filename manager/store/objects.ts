@@ -78,6 +78,11 @@ export interface Cluster {
    * never holds it in clear. Present only while Spec.EncryptionConfig.AutoLockManagers. Never rendered.
    */
   SealedUnlockKey?: string;
+  /**
+   * Autolock: RootCAKey sealed the same way (RootCAKey is then absent), so the Raft log of an
+   * autolocked swarm does not hold the CA key in clear. Never rendered.
+   */
+  SealedRootCAKey?: string;
 }
 
 /** A secrets DEK wrapped for one manager key (ECDH P-256 + HKDF + AES-256-GCM). */

@@ -2,14 +2,15 @@
  * Autolock on real shoald processes (loopback, simulated tasks), driven by the real docker CLI and the
  * shoal CLI: `swarm init --autolock` prints the unlock key and every manager's TLS key goes to disk
  * encrypted under it; a restarted manager is `locked` — /info says so, control calls answer Docker's
- * message, a wrong key is refused and it stays locked, the key file holds no clear key — until the
+ * message, a wrong key is refused and it stays locked, the key file holds no clear key (nor the Raft log
+ * the CA key) — until the
  * right key unlocks it and the swarm works again (nodes, services, secrets); `unlock-key --rotate`
  * re-encrypts every manager's key under the new key (the old one no longer unlocks); autolock turned
  * off writes the keys in clear and a restart needs no key.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decryptKeyPem, isEncryptedKeyPem, keyMatchesCertificate, parseUnlockKey } from '../../../manager/ca/kek.js';
 import { run } from '../../e2e/engine/shoald-harness.js';
@@ -45,6 +46,20 @@ async function lockedUnder(h: SwarmHost, key: string): Promise<void> {
   assertLockedUnder(h, key);
 }
 
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 async function localState(h: SwarmHost): Promise<string> {
   const r = await h.api<{ Swarm: { LocalNodeState: string } }>('GET', '/info');
   return r.json.Swarm.LocalNodeState;
@@ -72,6 +87,12 @@ test('a locked manager refuses to serve until unlocked with the right key; rotat
     // the second manager encrypts its key once it can open the cluster's unlock key
     await lockedUnder(m2, k1);
     assert.ok(!isEncryptedKeyPem(keyFile(w1)), 'a worker\'s key is never locked');
+    // the Raft log of a swarm autolocked from init holds no private key in clear (the CA key is sealed)
+    for (const h of [m1, m2]) {
+      const raft = filesUnder(join(h.dataRoot, 'swarm', 'raft'));
+      assert.ok(raft.length > 0, `${h.name} has raft files`);
+      for (const f of raft) assert.ok(!readFileSync(f).includes('PRIVATE KEY'), `${f}: no clear private key`);
+    }
     await until('three ready nodes', async () => (await m1.nodeLs()).filter((n) => n.status === 'Ready').length === 3, 60_000);
     const secret = await m1.docker(['secret', 'create', 'dbpass', '-'], { input: `pw-${process.pid}` });
     assert.equal(secret.code, 0, secret.stderr);

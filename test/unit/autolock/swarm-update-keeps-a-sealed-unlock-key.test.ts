@@ -1,8 +1,8 @@
 /**
  * The cluster side of autolock, through the control API (inject) over a store with a real secrets
  * keyring: turning autolock on makes an unlock key that GET /swarm/unlockkey shows and the store holds
- * only sealed; rotateManagerUnlockKey replaces it (and is ignored while autolock is off, as SwarmKit);
- * turning it off drops it; the per-manager decision of what the key file should be under follows.
+ * only sealed, and the root CA key is then sealed too; rotateManagerUnlockKey replaces the key (and is
+ * ignored while autolock is off, as SwarmKit); turning it off drops it; the per-manager decision of what the key file should be under follows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ async function setup() {
   const store = createStandaloneStore({ now: () => '2024-01-01T00:00:00.000Z' });
   const ca = await RootCA.create({ clusterId: 'c1', now: new Date() });
   const ids = { m1: await createKeyAndCSR(), m2: await createKeyAndCSR() };
-  await store.update((tx) => tx.create('clusters', { ID: 'c1', Spec: defaultSwarmSpec(), JoinTokens: { Worker: 'w', Manager: 'm' }, RootCACert: ca.certPem, RootCADigest: '' }));
+  await store.update((tx) => tx.create('clusters', { ID: 'c1', Spec: defaultSwarmSpec(), JoinTokens: { Worker: 'w', Manager: 'm' }, RootCACert: ca.certPem, RootCAKey: ca.keyPem, RootCADigest: '' }));
   for (const id of ['m1', 'm2'] as const) {
     const cert = await ca.signCSR(ids[id].csrPem, { nodeId: id, role: 'manager', clusterId: 'c1', now: new Date() });
     await store.update((tx) =>
@@ -35,11 +35,11 @@ async function setup() {
   }
   const ring = (id: 'm1' | 'm2') => new SecretKeyring({ nodeId: id, privateKey: createPrivateKey(ids[id].keyPem), store });
   const app = await buildControlApp({ store, voters: () => [], unlockKeys: unlockKeyVault(ring('m1')) });
-  return { store, app, ring };
+  return { store, app, ring, caKeyPem: ca.keyPem };
 }
 
-test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored only sealed; rotation replaces it; off drops it', async () => {
-  const { store, app, ring } = await setup();
+test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored only sealed, seals the CA key too; rotation replaces the key; off drops it', async () => {
+  const { store, app, ring, caKeyPem } = await setup();
   try {
     const update = async (spec: unknown, rotate = false) => {
       const sw = (await app.inject({ method: 'GET', url: '/swarm' })).json() as { Version: { Index: number } };
@@ -49,6 +49,7 @@ test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored o
     assert.equal(await key(), '', 'no key without autolock');
     assert.equal((await update({}, true)).statusCode, 200);
     assert.equal(await key(), '', 'rotation is ignored while autolock is off');
+    assert.equal(store.view((tx) => tx.find('clusters')[0]!.RootCAKey), caKeyPem, 'without autolock the CA key stays as it was');
 
     assert.equal((await update({ EncryptionConfig: { AutoLockManagers: true } })).statusCode, 200);
     const k1 = await key();
@@ -62,6 +63,11 @@ test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored o
     assert.ok(!(await app.inject({ method: 'GET', url: '/swarm' })).body.includes('SealedUnlockKey'), 'GET /swarm does not render it');
     // another manager the secrets key is wrapped for opens the same key
     assert.deepEqual(store.view((tx) => unlockKeyVault(ring('m2')).open(tx, tx.find('clusters')[0]!)), raw);
+    // the root CA key is sealed too: not in the cluster object in clear, opened by every manager
+    assert.equal(c.RootCAKey, undefined);
+    assert.ok(c.SealedRootCAKey?.startsWith('v1:'));
+    for (const line of caKeyPem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) assert.ok(!stored.includes(line), 'no clear CA key in the cluster object');
+    for (const m of ['m1', 'm2'] as const) assert.equal(store.view((tx) => unlockKeyVault(ring(m)).openRootKey(tx, tx.find('clusters')[0]!)), caKeyPem);
 
     assert.equal((await update({ Orchestration: { TaskHistoryRetentionLimit: 3 } })).statusCode, 200);
     assert.equal(await key(), k1, 'an update that leaves autolock alone keeps the key');
@@ -77,6 +83,7 @@ test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored o
     assert.equal((await update({ EncryptionConfig: { AutoLockManagers: false } })).statusCode, 200);
     assert.equal(await key(), '');
     assert.equal(store.view((tx) => tx.find('clusters')[0]!.SealedUnlockKey), undefined);
+    assert.equal(store.view((tx) => unlockKeyVault(ring('m1')).openRootKey(tx, tx.find('clusters')[0]!)), caKeyPem, 'the CA key stays sealed, and opens');
   } finally {
     await app.close();
     store.close();
