@@ -1,9 +1,14 @@
 // Benchmark: TCP throughput between two containers on two hosts over a shoal overlay (VXLAN) against the
 // same transfer between the two hosts on their underlay, in the same run. The hosts are network
 // namespaces joined by a veth pair (the test harness's lab); the containers are the network namespaces
-// the engine's NetworkManager gives containers. Usage: npm run bench:net -- [--mib N] [--runs N]
+// the engine's NetworkManager gives containers. Transfers alternate (underlay, overlay, …) so that the
+// machine's load hits both alike; besides throughput it prints the CPU time the two ends spent per GiB
+// (process time of sender + receiver, which on veth includes the kernel's forwarding work done in their
+// context) — on a loaded machine throughput follows the CPU share the bench gets, the CPU per GiB
+// follows the path's cost. Usage: npm run bench:net -- [--mib N] [--runs N]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { NetworkManager } from '../../worker/engine/network/index.js';
 import { containerId, makeLab } from '../integration/network/netns-harness.js';
 
@@ -18,9 +23,9 @@ function arg(name: string, dflt: number): number {
 const SINK_JS = `
 const net = require('node:net');
 const srv = net.createServer((s) => {
-  let n = 0; const t0 = process.hrtime.bigint();
+  let n = 0; const t0 = process.hrtime.bigint(); const c0 = process.cpuUsage();
   s.on('data', (d) => { n += d.length; });
-  s.on('end', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; s.end(JSON.stringify({ bytes: n, ms })); });
+  s.on('end', () => { const ms = Number(process.hrtime.bigint() - t0) / 1e6; const c = process.cpuUsage(c0); s.end(JSON.stringify({ bytes: n, ms, cpuMs: (c.user + c.system) / 1e3 })); });
 });
 srv.listen(Number(process.argv[1]), '0.0.0.0', () => process.stdout.write('ready\\n'));
 `;
@@ -29,12 +34,14 @@ const SOURCE_JS = `
 const net = require('node:net');
 const total = Number(process.argv[3]) * 1024 * 1024;
 const chunk = Buffer.alloc(1024 * 1024, 7);
+const c0 = process.cpuUsage();
 const s = net.connect({ host: process.argv[1], port: Number(process.argv[2]) }, () => {
   let sent = 0;
   const pump = () => { while (sent < total) { sent += chunk.length; if (!s.write(chunk)) return s.once('drain', pump); } s.end(); };
   pump();
 });
-let out = ''; s.on('data', (d) => (out += d)); s.on('end', () => process.stdout.write(out));
+let out = ''; s.on('data', (d) => (out += d));
+s.on('end', () => { const c = process.cpuUsage(c0); const r = JSON.parse(out); r.cpuMs += (c.user + c.system) / 1e3; process.stdout.write(JSON.stringify(r)); });
 s.on('error', (e) => { process.stderr.write(String(e)); process.exit(2); });
 `;
 
@@ -52,8 +59,15 @@ async function startSink(nsPath: string, port: number): Promise<() => void> {
   return () => c.kill('SIGKILL');
 }
 
-/** One transfer of `mib` MiB from `fromNs` to host:port; the receiver's throughput in Gbit/s. */
-async function transfer(fromNs: string, host: string, port: number, mib: number): Promise<number> {
+interface Transfer {
+  /** the receiver's throughput */
+  gbit: number;
+  /** CPU time of sender + receiver per GiB moved */
+  cpuMsPerGiB: number;
+}
+
+/** One transfer of `mib` MiB from `fromNs` to host:port. */
+async function transfer(fromNs: string, host: string, port: number, mib: number): Promise<Transfer> {
   const c = inNs(fromNs, ['-e', SOURCE_JS, host, String(port), String(mib)]);
   let out = '';
   let err = '';
@@ -61,16 +75,16 @@ async function transfer(fromNs: string, host: string, port: number, mib: number)
   c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number>((resolve) => c.on('close', (k) => resolve(k ?? -1)));
   if (code !== 0) throw new Error(`transfer to ${host}:${port} failed: ${err}`);
-  const r = JSON.parse(out) as { bytes: number; ms: number };
+  const r = JSON.parse(out) as { bytes: number; ms: number; cpuMs: number };
   if (r.bytes !== mib * 1024 * 1024) throw new Error(`received ${r.bytes} bytes, sent ${mib} MiB`);
-  return (r.bytes * 8) / (r.ms / 1000) / 1e9;
+  return { gbit: (r.bytes * 8) / (r.ms / 1000) / 1e9, cpuMsPerGiB: r.cpuMs / (r.bytes / 2 ** 30) };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const mib = arg('--mib', 512);
-  const runs = arg('--runs', 5);
+  const mib = arg('--mib', 256);
+  const runs = arg('--runs', 11);
   const lab = makeLab();
   const nms: NetworkManager[] = [];
   const stops: Array<() => void> = [];
@@ -92,18 +106,22 @@ async function main(): Promise<void> {
 
     stops.push(await startSink(`/run/netns/${lab.clientNs}`, 7100));
     stops.push(await startSink(b.netnsPath!, 7100));
-    const under: number[] = [];
-    const over: number[] = [];
+    const under: Transfer[] = [];
+    const over: Transfer[] = [];
+    const load0 = loadavg()[0]!;
     // alternate, so that drift in the machine's load hits both alike
     for (let i = 0; i < runs; i++) {
       under.push(await transfer(lab.hostNsPath, lab.clientAddr, 7100, mib));
       over.push(await transfer(a.netnsPath!, ep(b).ipAddress, 7100, mib));
     }
-    const u = median(under);
-    const o = median(over);
-    console.log(`underlay (host → host, veth, MTU 1500):        ${under.map((x) => x.toFixed(2)).join(' ')} Gbit/s, median ${u.toFixed(2)}`);
-    console.log(`overlay  (container → container, VXLAN, MTU 1450): ${over.map((x) => x.toFixed(2)).join(' ')} Gbit/s, median ${o.toFixed(2)}`);
-    console.log(`(${runs} transfers of ${mib} MiB each, one TCP connection, Node on both ends)`);
+    const u = median(under.map((x) => x.gbit));
+    const o = median(over.map((x) => x.gbit));
+    const uc = median(under.map((x) => x.cpuMsPerGiB));
+    const oc = median(over.map((x) => x.cpuMsPerGiB));
+    console.log(`underlay (host → host, veth, MTU 1500):            ${under.map((x) => x.gbit.toFixed(2)).join(' ')} Gbit/s, median ${u.toFixed(2)}; CPU ${uc.toFixed(0)} ms/GiB`);
+    console.log(`overlay  (container → container, VXLAN, MTU 1450): ${over.map((x) => x.gbit.toFixed(2)).join(' ')} Gbit/s, median ${o.toFixed(2)}; CPU ${oc.toFixed(0)} ms/GiB`);
+    console.log(`(${runs} alternating transfers of ${mib} MiB each, one TCP connection, Node on both ends; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs)`);
+    console.log(`overlay/underlay CPU cost ratio (underlay ms/GiB ÷ overlay ms/GiB): ${(uc / oc).toFixed(2)}`);
     console.log(`overlay/underlay throughput ratio: ${(o / u).toFixed(2)}`);
   } finally {
     for (const s of stops) s();

@@ -566,7 +566,7 @@ export class NetworkCore {
     for (const n of this.networks.values()) {
       if (n.driver === 'bridge' && n.bridge && n.subnet) bridges.push({ name: n.bridge, subnet: n.subnet, masquerade: n.masquerade, internal: n.internal });
     }
-    const overlays = [...this.networks.values()].filter((n) => n.driver === 'overlay' && n.subnet && n.bridge).map((n) => ({ bridge: n.bridge!, subnet: n.subnet! }));
+    const overlays = [...this.networks.values()].filter((n) => n.driver === 'overlay' && n.subnet && n.bridge).map((n) => ({ bridge: n.bridge!, subnet: n.subnet!, untracked: n.ingress !== true }));
     const table = tableName(this.prefix);
     if (bridges.length === 0) {
       await deleteTable(this.host, table);
@@ -577,7 +577,7 @@ export class NetworkCore {
       const ip = this.publishEndpoint(owner)?.ip;
       if (ip) ports.push({ hostIp: port.hostIp, proto: port.proto, hostPort: port.hostPort, containerIp: ip, containerPort: port.containerPort });
     }
-    await applyRuleset(this.host, table, buildRuleset(table, `${this.prefix}br*`, bridges, ports, overlays));
+    await applyRuleset(this.host, table, buildRuleset(table, `${this.prefix}br*`, bridges, ports, overlays, this.opts.overlayLocalAddr));
   }
 
   /** The endpoint published ports lead to: the first one on a bridge network (the host routes only there). */

@@ -3,9 +3,11 @@
  * replaced atomically in one `nft -f` transaction, so a restart or a crash between two changes can
  * never leave half a rule set. Holds: egress masquerade per bridge subnet, published-port DNAT maps
  * (prerouting for other hosts, output for the host itself incl. 127.0.0.1), masquerade of loopback-
- * sourced and hairpin traffic into the bridges, isolation between the engine's bridges.
+ * sourced and hairpin traffic into the bridges, isolation between the engine's bridges, and no
+ * connection tracking of overlay traffic (bridged or VXLAN) that the host never routes.
  */
 import { CommandError, type HostExec } from './exec.js';
+import { VXLAN_PORT } from './overlay-links.js';
 
 export interface NftBridge {
   name: string;
@@ -30,6 +32,8 @@ export function tableName(prefix: string): string {
 export interface NftOverlay {
   bridge: string;
   subnet: string;
+  /** traffic bridged in it is not tracked (the host never routes into it: not the ingress network) */
+  untracked?: boolean;
 }
 
 /**
@@ -37,7 +41,15 @@ export interface NftOverlay {
  * encapsulated to other hosts), so anything routed towards an overlay subnet, or out of an overlay
  * bridge, is dropped: two overlays stay isolated even though their containers share this host.
  */
-export function buildRuleset(table: string, bridgeGlob: string, bridges: readonly NftBridge[], ports: readonly NftPort[], overlays: readonly NftOverlay[] = []): string {
+export function buildRuleset(
+  table: string,
+  bridgeGlob: string,
+  bridges: readonly NftBridge[],
+  ports: readonly NftPort[],
+  overlays: readonly NftOverlay[] = [],
+  /** this host's VXLAN source address: its VXLAN datagrams are not tracked either */
+  vxlanLocal?: string,
+): string {
   const anyElems: string[] = [];
   const addrElems: string[] = [];
   for (const p of ports) {
@@ -64,11 +76,30 @@ export function buildRuleset(table: string, bridgeGlob: string, bridges: readonl
       fwd.push(`    iifname ${br} oifname ${JSON.stringify(bridgeGlob)} oifname != ${br} drop`);
     }
   }
+  // Overlay traffic is bridged (under br_netfilter it still meets the IP hooks) or VXLAN-encapsulated:
+  // connection tracking of it in the host is work for nothing (the containers' own netns track their
+  // connections), so it is skipped — the ingress network excepted, whose published ports are NATed here.
+  const rawPre: string[] = [];
+  const rawOut: string[] = [];
   for (const o of overlays) {
     const br = JSON.stringify(o.bridge);
     fwd.push(`    ip daddr ${o.subnet} oifname != ${br} drop`);
     fwd.push(`    iifname ${br} oifname != ${br} drop`);
+    if (o.untracked) rawPre.push(`    iifname ${br} notrack`);
   }
+  if (vxlanLocal && overlays.length > 0) {
+    rawPre.push(`    ip daddr ${vxlanLocal} udp dport ${VXLAN_PORT} notrack`);
+    rawOut.push(`    ip saddr ${vxlanLocal} udp dport ${VXLAN_PORT} notrack`);
+  }
+  const raw = rawPre.length === 0 && rawOut.length === 0 ? '' : `
+  chain raw_prerouting {
+    type filter hook prerouting priority raw; policy accept;
+${rawPre.join('\n')}
+  }
+  chain raw_output {
+    type filter hook output priority raw; policy accept;
+${rawOut.join('\n')}
+  }`;
   return `table ip ${table} {
   map pub_any {
     type inet_proto . inet_service : ipv4_addr . inet_service;${elems(anyElems)}
@@ -91,7 +122,7 @@ ${post.join('\n')}
   chain forward {
     type filter hook forward priority filter; policy accept;
 ${fwd.join('\n')}
-  }
+  }${raw}
 }
 `;
 }
