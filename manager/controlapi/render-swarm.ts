@@ -43,7 +43,7 @@ export function renderClusterInfo(c: Cluster): Record<string, unknown> {
   };
 }
 
-/** GET /swarm: the cluster with its join tokens. */
-export function renderSwarm(c: Cluster): Record<string, unknown> {
-  return { ...renderClusterInfo(c), JoinTokens: { Worker: c.JoinTokens.Worker, Manager: c.JoinTokens.Manager } };
+/** GET /swarm: the cluster with its join tokens (`tokens`: opened ones, when the cluster holds them sealed). */
+export function renderSwarm(c: Cluster, tokens: { Worker: string; Manager: string } = c.JoinTokens): Record<string, unknown> {
+  return { ...renderClusterInfo(c), JoinTokens: { Worker: tokens.Worker, Manager: tokens.Manager } };
 }

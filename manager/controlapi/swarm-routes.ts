@@ -6,15 +6,15 @@
  * Autolock as SwarmKit's UpdateCluster: while Spec.EncryptionConfig.AutoLockManagers is on the cluster
  * holds an unlock key (made when autolock is turned on, replaced on rotateManagerUnlockKey, which is
  * ignored while autolock is off); turning autolock off drops it. The key is stored sealed (the vault),
- * and so is the root CA key from then on; GET /swarm/unlockkey shows it as SWMKEY-1-…, or "" when
- * there is none.
+ * and so are the root CA key and the join tokens from then on (GET /swarm opens them); GET
+ * /swarm/unlockkey shows the key as SWMKEY-1-…, or "" when there is none.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { rotateJoinToken } from '../ca/index.js';
 import { formatUnlockKey, generateUnlockKey } from '../ca/kek.js';
 import type { UnlockKeyVault } from '../node/unlock-key-vault.js';
-import type { Cluster, ReplicatedStore } from '../store/index.js';
+import type { Cluster, ReadTx, ReplicatedStore } from '../store/index.js';
 import { badRequest, ControlError } from './control-error.js';
 import { parseVersion } from './node-routes.js';
 import { renderSwarm } from './render-swarm.js';
@@ -41,7 +41,21 @@ function clusterOf(store: ReplicatedStore): Cluster {
 export function swarmRoutes(deps: SwarmRoutesDeps): FastifyPluginAsync {
   const { store, unlockKeys } = deps;
   return async (app) => {
-    app.get('/swarm', async () => renderSwarm(clusterOf(store)));
+    /** The join tokens in clear (opened when autolock keeps them sealed). */
+    const tokensOf = (tx: ReadTx, c: Cluster): { Worker: string; Manager: string } => {
+      if (!c.SealedJoinTokens) return c.JoinTokens;
+      if (!unlockKeys) throw new ControlError(500, 'the join tokens are sealed and this manager has no keyring to open them');
+      try {
+        return unlockKeys.joinTokensOf(tx, c);
+      } catch (e) {
+        throw new ControlError(500, `the join tokens cannot be opened on this manager: ${(e as Error).message}`);
+      }
+    };
+
+    app.get('/swarm', async () => {
+      const c = clusterOf(store);
+      return renderSwarm(c, store.view((tx) => tokensOf(tx, c)));
+    });
 
     app.post('/swarm/update', async (req) => {
       const q = req.query as Record<string, unknown>;
@@ -57,13 +71,13 @@ export function swarmRoutes(deps: SwarmRoutesDeps): FastifyPluginAsync {
       await store.update((tx) => {
         const c = tx.get('clusters', current.ID);
         if (!c) throw new ControlError(503, 'the swarm is not initialised yet');
-        const tokens = { ...c.JoinTokens };
+        const tokens = { ...tokensOf(tx, c) };
         if (rotateWorker) tokens.Worker = rotateJoinToken(tokens.Worker, rnd);
         if (rotateManager) {
           tokens.Manager = rotateJoinToken(tokens.Manager, rnd);
           while (tokens.Manager === tokens.Worker) tokens.Manager = rotateJoinToken(tokens.Manager, rnd);
         }
-        const { SealedUnlockKey: sealed, ...rest } = c;
+        const { SealedUnlockKey: sealed, SealedJoinTokens: _sealedTokens, ...rest } = c;
         tx.update('clusters', { ...rest, Meta: { ...c.Meta, Version: { Index: version } }, Spec: spec, JoinTokens: tokens, ...(autolock && sealed ? { SealedUnlockKey: sealed } : {}) });
         if (autolock && unlockKeys && (!sealed || rotateUnlock)) {
           // sealing may create the secrets key (an update of the cluster in this transaction): read again after it
@@ -71,9 +85,9 @@ export function swarmRoutes(deps: SwarmRoutesDeps): FastifyPluginAsync {
           const now = tx.get('clusters', c.ID)!;
           tx.update('clusters', { ...now, SealedUnlockKey: next });
         }
-        // while autolock is on the root CA key is kept sealed too (it stays sealed if autolock goes off)
-        const latest = tx.get('clusters', c.ID)!;
-        if (autolock && unlockKeys && latest.RootCAKey) tx.update('clusters', unlockKeys.sealRootKey(tx, latest));
+        // while autolock is on the root CA key and the join tokens are kept sealed too (once sealed,
+        // they stay sealed if autolock goes off)
+        if (unlockKeys && (autolock || c.SealedJoinTokens || c.SealedRootCAKey)) tx.update('clusters', unlockKeys.sealClusterKeys(tx, tx.get('clusters', c.ID)!));
       });
       return {};
     });

@@ -54,6 +54,8 @@ export interface CaServiceDeps {
   isRemoved: (nodeId: string) => boolean;
   /** the root CA key of a cluster that holds it sealed (autolock); throws when it cannot be opened here */
   openRootKey?: (cluster: Cluster) => string | undefined;
+  /** the join tokens of a cluster that holds them sealed (autolock) */
+  openJoinTokens?: (cluster: Cluster) => { Worker: string; Manager: string };
 }
 
 /** The managers other nodes may dial (from the store's Node objects). */
@@ -129,11 +131,19 @@ export function caService(deps: CaServiceDeps): { definition: grpc.ServiceDefini
     const addr = typeof req.addr === 'string' ? req.addr : '';
     const cluster = clusterOf(store);
     const ca = await signerOf(cluster, deps.openRootKey);
+    let tokens = cluster.JoinTokens;
+    if (cluster.SealedJoinTokens && deps.openJoinTokens) {
+      try {
+        tokens = deps.openJoinTokens(cluster);
+      } catch (e) {
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `this manager cannot open the cluster's join tokens yet: ${(e as Error).message}`);
+      }
+    }
     const nodeId = generateId((n) => randomBytes(n));
     let issued;
     try {
       issued = await issueNodeCertificate({ token, csrPem: csr }, {
-        workerSecret: secretOf(cluster.JoinTokens.Worker), managerSecret: secretOf(cluster.JoinTokens.Manager), ca,
+        workerSecret: secretOf(tokens.Worker), managerSecret: secretOf(tokens.Manager), ca,
         clusterId: cluster.ID, newNodeId: nodeId, now: deps.now(), isRemoved: deps.isRemoved,
         validityDays: Math.max(1 / 24, cluster.Spec.CAConfig.NodeCertExpiry / 1e9 / 86400),
       });

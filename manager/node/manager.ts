@@ -301,6 +301,7 @@ export class Manager {
     const ca = caService({
       clusterId: o.clusterId, store: this.store, certs: o.certs, forwarder: this.forwarder, now: () => new Date(), isRemoved,
       openRootKey: (c) => this.store.view((tx) => this.vault.openRootKey(tx, c)),
+      openJoinTokens: (c) => this.store.view((tx) => this.vault.joinTokensOf(tx, c)),
     });
     this.server.addService(ca.definition, ca.implementation);
     const m = membershipService({ clusterId: o.clusterId, raft: () => this.raft, store: this.store, forwarder: this.forwarder, isRemoved, log: o.log });
@@ -429,8 +430,8 @@ export class Manager {
           const sealed = this.vault.seal(tx, mode.unlockKey);
           const c = tx.get('clusters', mode.cluster.ID)!;
           tx.update('clusters', { ...c, SealedUnlockKey: sealed });
-          // and the root CA key: the Raft log of an autolocked swarm never holds it in clear
-          tx.update('clusters', this.vault.sealRootKey(tx, tx.get('clusters', mode.cluster.ID)!));
+          // and the root CA key and join tokens: the Raft log of a swarm autolocked from init never holds them in clear
+          tx.update('clusters', this.vault.sealClusterKeys(tx, tx.get('clusters', mode.cluster.ID)!));
         }
       }
       if (!tx.get('nodes', mode.node.ID)) tx.create('nodes', mode.node);

@@ -83,6 +83,8 @@ export interface Cluster {
    * autolocked swarm does not hold the CA key in clear. Never rendered.
    */
   SealedRootCAKey?: string;
+  /** Autolock: JoinTokens sealed the same way (JSON {Worker, Manager}; JoinTokens is then empty). Never rendered. */
+  SealedJoinTokens?: string;
 }
 
 /** A secrets DEK wrapped for one manager key (ECDH P-256 + HKDF + AES-256-GCM). */

@@ -3,7 +3,7 @@
  * shoal CLI: `swarm init --autolock` prints the unlock key and every manager's TLS key goes to disk
  * encrypted under it; a restarted manager is `locked` — /info says so, control calls answer Docker's
  * message, a wrong key is refused and it stays locked, the key file holds no clear key (nor the Raft log
- * the CA key) — until the
+ * the CA key or a join token) — until the
  * right key unlocks it and the swarm works again (nodes, services, secrets); `unlock-key --rotate`
  * re-encrypts every manager's key under the new key (the old one no longer unlocks); autolock turned
  * off writes the keys in clear and a restart needs no key.
@@ -87,11 +87,15 @@ test('a locked manager refuses to serve until unlocked with the right key; rotat
     // the second manager encrypts its key once it can open the cluster's unlock key
     await lockedUnder(m2, k1);
     assert.ok(!isEncryptedKeyPem(keyFile(w1)), 'a worker\'s key is never locked');
-    // the Raft log of a swarm autolocked from init holds no private key in clear (the CA key is sealed)
+    // the Raft log of a swarm autolocked from init holds no private key and no join token in clear
     for (const h of [m1, m2]) {
       const raft = filesUnder(join(h.dataRoot, 'swarm', 'raft'));
       assert.ok(raft.length > 0, `${h.name} has raft files`);
-      for (const f of raft) assert.ok(!readFileSync(f).includes('PRIVATE KEY'), `${f}: no clear private key`);
+      for (const f of raft) {
+        const bytes = readFileSync(f);
+        assert.ok(!bytes.includes('PRIVATE KEY'), `${f}: no clear private key`);
+        for (const t of [managerToken, workerToken]) assert.ok(!bytes.includes(t.split('-').pop()!), `${f}: no join token secret`);
+      }
     }
     await until('three ready nodes', async () => (await m1.nodeLs()).filter((n) => n.status === 'Ready').length === 3, 60_000);
     const secret = await m1.docker(['secret', 'create', 'dbpass', '-'], { input: `pw-${process.pid}` });

@@ -1,13 +1,13 @@
 /**
  * The cluster side of autolock, through the control API (inject) over a store with a real secrets
  * keyring: turning autolock on makes an unlock key that GET /swarm/unlockkey shows and the store holds
- * only sealed, and the root CA key is then sealed too; rotateManagerUnlockKey replaces the key (and is
+ * only sealed, and the root CA key and join tokens are then sealed too (GET /swarm opens the tokens); rotateManagerUnlockKey replaces the key (and is
  * ignored while autolock is off, as SwarmKit); turning it off drops it; the per-manager decision of what the key file should be under follows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
-import { createKeyAndCSR, RootCA } from '../../../manager/ca/index.js';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createKeyAndCSR, generateJoinToken, RootCA } from '../../../manager/ca/index.js';
 import { parseUnlockKey } from '../../../manager/ca/kek.js';
 import { buildControlApp } from '../../../manager/controlapi/control-app.js';
 import { SecretKeyring } from '../../../manager/controlapi/secret-keyring.js';
@@ -19,7 +19,8 @@ async function setup() {
   const store = createStandaloneStore({ now: () => '2024-01-01T00:00:00.000Z' });
   const ca = await RootCA.create({ clusterId: 'c1', now: new Date() });
   const ids = { m1: await createKeyAndCSR(), m2: await createKeyAndCSR() };
-  await store.update((tx) => tx.create('clusters', { ID: 'c1', Spec: defaultSwarmSpec(), JoinTokens: { Worker: 'w', Manager: 'm' }, RootCACert: ca.certPem, RootCAKey: ca.keyPem, RootCADigest: '' }));
+  const tokens = { Worker: generateJoinToken(ca.digest(), randomBytes), Manager: generateJoinToken(ca.digest(), randomBytes) };
+  await store.update((tx) => tx.create('clusters', { ID: 'c1', Spec: defaultSwarmSpec(), JoinTokens: tokens, RootCACert: ca.certPem, RootCAKey: ca.keyPem, RootCADigest: ca.digest() }));
   for (const id of ['m1', 'm2'] as const) {
     const cert = await ca.signCSR(ids[id].csrPem, { nodeId: id, role: 'manager', clusterId: 'c1', now: new Date() });
     await store.update((tx) =>
@@ -35,11 +36,12 @@ async function setup() {
   }
   const ring = (id: 'm1' | 'm2') => new SecretKeyring({ nodeId: id, privateKey: createPrivateKey(ids[id].keyPem), store });
   const app = await buildControlApp({ store, voters: () => [], unlockKeys: unlockKeyVault(ring('m1')) });
-  return { store, app, ring, caKeyPem: ca.keyPem };
+  return { store, app, ring, caKeyPem: ca.keyPem, tokens };
 }
 
-test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored only sealed, seals the CA key too; rotation replaces the key; off drops it', async () => {
-  const { store, app, ring, caKeyPem } = await setup();
+test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored only sealed, seals the CA key and join tokens too; rotation replaces the key; off drops it', async () => {
+  const { store, app, ring, caKeyPem, tokens } = await setup();
+  const shown = async () => ((await app.inject({ method: 'GET', url: '/swarm' })).json() as { JoinTokens: { Worker: string; Manager: string } }).JoinTokens;
   try {
     const update = async (spec: unknown, rotate = false) => {
       const sw = (await app.inject({ method: 'GET', url: '/swarm' })).json() as { Version: { Index: number } };
@@ -50,6 +52,7 @@ test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored o
     assert.equal((await update({}, true)).statusCode, 200);
     assert.equal(await key(), '', 'rotation is ignored while autolock is off');
     assert.equal(store.view((tx) => tx.find('clusters')[0]!.RootCAKey), caKeyPem, 'without autolock the CA key stays as it was');
+    assert.deepEqual(store.view((tx) => tx.find('clusters')[0]!.JoinTokens), tokens, 'and so do the join tokens');
 
     assert.equal((await update({ EncryptionConfig: { AutoLockManagers: true } })).statusCode, 200);
     const k1 = await key();
@@ -68,6 +71,19 @@ test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored o
     assert.ok(c.SealedRootCAKey?.startsWith('v1:'));
     for (const line of caKeyPem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) assert.ok(!stored.includes(line), 'no clear CA key in the cluster object');
     for (const m of ['m1', 'm2'] as const) assert.equal(store.view((tx) => unlockKeyVault(ring(m)).openRootKey(tx, tx.find('clusters')[0]!)), caKeyPem);
+    // and the join tokens: the store holds them sealed only, GET /swarm shows them opened
+    assert.deepEqual(c.JoinTokens, { Worker: '', Manager: '' });
+    assert.ok(c.SealedJoinTokens?.startsWith('v1:') && !stored.includes(tokens.Worker) && !stored.includes(tokens.Manager));
+    assert.deepEqual(await shown(), tokens);
+    assert.deepEqual(store.view((tx) => unlockKeyVault(ring('m2')).joinTokensOf(tx, tx.find('clusters')[0]!)), tokens);
+    // rotating a join token under autolock: the new one is shown, and stored sealed
+    const sw0 = (await app.inject({ method: 'GET', url: '/swarm' })).json() as { Version: { Index: number } };
+    assert.equal((await app.inject({ method: 'POST', url: `/swarm/update?version=${sw0.Version.Index}&rotateWorkerToken=true`, payload: {} })).statusCode, 200);
+    const t2 = await shown();
+    assert.ok(t2.Worker !== tokens.Worker && t2.Worker.startsWith('SWMTKN-1-') && t2.Manager === tokens.Manager);
+    const c2 = store.view((tx) => tx.find('clusters')[0]!);
+    assert.deepEqual(c2.JoinTokens, { Worker: '', Manager: '' });
+    assert.ok(!JSON.stringify(c2).includes(t2.Worker));
 
     assert.equal((await update({ Orchestration: { TaskHistoryRetentionLimit: 3 } })).statusCode, 200);
     assert.equal(await key(), k1, 'an update that leaves autolock alone keeps the key');
@@ -84,6 +100,7 @@ test('autolock on makes an unlock key shown by GET /swarm/unlockkey and stored o
     assert.equal(await key(), '');
     assert.equal(store.view((tx) => tx.find('clusters')[0]!.SealedUnlockKey), undefined);
     assert.equal(store.view((tx) => unlockKeyVault(ring('m1')).openRootKey(tx, tx.find('clusters')[0]!)), caKeyPem, 'the CA key stays sealed, and opens');
+    assert.deepEqual(await shown(), t2, 'the join tokens stay sealed, and are shown');
   } finally {
     await app.close();
     store.close();
