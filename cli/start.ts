@@ -1,7 +1,8 @@
 // `npm start` / `npm run down`: the local multi-host cluster as a real swarm. Hosts are network
 // namespaces on a private bridge (deploy/cluster/hosts.ts), each running its own shoald; host 1 inits
 // the swarm, hosts 2…M join as managers, the rest as workers; busybox is loaded on every host and a
-// demo service (an HTTP server per host, published in host mode) is deployed across them. Then it
+// demo service (2 HTTP servers per host on an overlay network, published on :8080 of every host through
+// the routing mesh) is deployed across them. Then it
 // prints how to use it. A second `npm start` reuses what is up; `down` removes everything.
 //
 //   SHOAL_LAB_HOSTS (default 5), SHOAL_LAB_MANAGERS (default 3), SHOAL_LAB_NAME (demo),
@@ -46,28 +47,54 @@ interface TaskRow {
   Status?: { State?: string };
 }
 
-async function ensureDemo(manager: LabHost, replicas: number): Promise<'created' | 'kept' | 'scaled'> {
-  const r = await api(manager.socket, 'GET', `/services/${DEMO}`, undefined, { timeoutMs: 10_000 });
-  if (r.status === 200) {
-    const svc = JSON.parse(r.body) as { ID: string; Version: { Index: number }; Spec: { Mode?: { Replicated?: { Replicas?: number } } } };
-    if (svc.Spec.Mode?.Replicated?.Replicas === replicas) return 'kept';
-    svc.Spec.Mode = { Replicated: { Replicas: replicas } };
-    await apiOk(manager.socket, 'POST', `/services/${svc.ID}/update?version=${svc.Version.Index}`, svc.Spec, { timeoutMs: 30_000 });
-    return 'scaled';
-  }
+const DEMO_NET = 'demo-net';
+
+async function ensureDemoNetwork(manager: LabHost): Promise<void> {
+  // asked of the swarm (a node's engine may still hold a copy of a network the swarm removed)
+  const filters = encodeURIComponent(JSON.stringify({ name: { [DEMO_NET]: true }, scope: { swarm: true } }));
+  const list = JSON.parse(await apiOk(manager.socket, 'GET', `/networks?filters=${filters}`, undefined, { timeoutMs: 10_000 })) as { Name: string }[];
+  if (list.some((n) => n.Name === DEMO_NET)) return;
+  const r = await api(manager.socket, 'POST', '/networks/create', { Name: DEMO_NET, Driver: 'overlay', CheckDuplicate: true }, { timeoutMs: 30_000 });
+  if (r.status >= 400 && r.status !== 409) throw new Error(`creating the overlay network ${DEMO_NET}: ${r.body}`);
+}
+
+/** The demo: `replicas` busybox httpd tasks on an overlay network, published on :8080 of every host through the routing mesh. */
+function demoSpec(replicas: number): Record<string, unknown> {
   const page = 'hello from task $HOSTNAME of service demo';
-  await apiOk(manager.socket, 'POST', '/services/create', {
+  return {
     Name: DEMO,
     TaskTemplate: {
       ContainerSpec: {
         Image: 'busybox:latest',
         Command: ['sh', '-c', `mkdir -p /www && echo "${page}" > /www/index.html && echo "serving on :80" && exec httpd -f -vv -p 80 -h /www`],
+        StopGracePeriod: 2_000_000_000,
       },
       RestartPolicy: { Condition: 'any', Delay: 1_000_000_000 },
+      Networks: [{ Target: DEMO_NET }],
     },
     Mode: { Replicated: { Replicas: replicas } },
-    EndpointSpec: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: DEMO_PORT, PublishMode: 'host' }] },
-  }, { timeoutMs: 30_000 });
+    EndpointSpec: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: DEMO_PORT, PublishMode: 'ingress' }] },
+  };
+}
+
+async function ensureDemo(manager: LabHost, replicas: number): Promise<'created' | 'kept' | 'updated'> {
+  await ensureDemoNetwork(manager);
+  const r = await api(manager.socket, 'GET', `/services/${DEMO}`, undefined, { timeoutMs: 10_000 });
+  if (r.status === 200) {
+    const svc = JSON.parse(r.body) as {
+      ID: string;
+      Version: { Index: number };
+      Spec: { Mode?: { Replicated?: { Replicas?: number } }; EndpointSpec?: { Ports?: { PublishMode?: string }[] } };
+    };
+    const current = svc.Spec.Mode?.Replicated?.Replicas === replicas && svc.Spec.EndpointSpec?.Ports?.[0]?.PublishMode === 'ingress';
+    if (current) return 'kept';
+    // an earlier demo (another size, or host-mode ports): replaced, since ports and networks change
+    await apiOk(manager.socket, 'DELETE', `/services/${svc.ID}`, undefined, { timeoutMs: 30_000 });
+    await new Promise((res) => setTimeout(res, 3000));
+    await apiOk(manager.socket, 'POST', '/services/create', demoSpec(replicas), { timeoutMs: 30_000 });
+    return 'updated';
+  }
+  await apiOk(manager.socket, 'POST', '/services/create', demoSpec(replicas), { timeoutMs: 30_000 });
   return 'created';
 }
 
@@ -128,8 +155,9 @@ async function up(): Promise<void> {
   const first = lab.hosts[0]!;
   await waitNodesReady(first, hosts);
   const tSwarm = Date.now();
-  const what = await ensureDemo(first, hosts);
-  const tasks = await waitRunning(first, DEMO, hosts, 120_000);
+  const replicas = 2 * hosts;
+  const what = await ensureDemo(first, replicas);
+  const tasks = await waitRunning(first, DEMO, replicas, 120_000);
   const tDemo = Date.now();
   say(`  service ${DEMO}: ${what}, ${tasks.length} replicas running on ${new Set(tasks.map((t) => t.NodeID)).size} hosts`);
   say(`shoal: up in ${sec(tDemo - t0)} (hosts and daemons ${sec(tHosts - t0)}, swarm ${sec(tSwarm - tHosts)}, demo service ${sec(tDemo - tSwarm)})`);
@@ -146,8 +174,9 @@ function printUsage(lab: Lab): void {
   say(`$ ${env} docker service ps ${DEMO}`);
   say(docker(h1, ['service', 'ps', DEMO]));
   say('');
-  say(`The demo answers on port ${DEMO_PORT} of every host. From ${h2.name}:`);
-  for (const h of lab.hosts.slice(0, 3)) {
+  say(`The demo answers on port ${DEMO_PORT} of every host (the routing mesh sends each connection to a task`);
+  say(`anywhere in the swarm over the overlay). From ${h2.name}:`);
+  for (const h of lab.hosts.filter((x) => x !== h2).slice(0, 3)) {
     say(`  $ nsenter --net=${h2.netnsPath} curl -s http://${h.addr}:${DEMO_PORT}/`);
     say(`  ${fetchFrom(h2, `http://${h.addr}:${DEMO_PORT}/`)}`);
   }
@@ -157,7 +186,6 @@ function printUsage(lab: Lab): void {
   say(`  docker service create --name web --replicas 6 busybox httpd -f -p 80     # or: node dist/cli/shoal.js service create …`);
   say(`  docker service ps web; docker service logs ${DEMO}; docker service scale web=20; docker ps`);
   say('');
-  say('Not built yet here: the ingress routing mesh (published ports are host-mode, one task per host).');
   say('Remove everything: npm run down');
 }
 
