@@ -245,10 +245,12 @@ export class ContainerManager {
       const removing = r.state.status === 'removing';
       r.state = { ...r.state, status: removing ? 'removing' : decision.restart ? 'restarting' : 'exited', pid: 0, exitCode: code, oomKilled: oom, finishedAt: new Date().toISOString() };
       if (r.state.health && !decision.restart) r.state.health = { ...r.state.health, Status: 'unhealthy' };
-      await this.store.save(r, TRANSITION);
+      // waiters first, then the write: the record in memory already says what they will read, and a
+      // daemon killed in between finds the exit file again on restart
       if (oom) this.event('oom', r);
       this.event('die', r, { exitCode: String(code) });
       this.waiters.exited(id, code);
+      await this.store.save(r, TRANSITION);
       if (!removing && !decision.restart && r.config.HostConfig?.AutoRemove) {
         // --rm: the removal releases the runtime state and network side by side with the unmount
         this.autoRemoving.add(id);
