@@ -21,7 +21,7 @@ import {
 } from '../ca/index.js';
 import { renderClusterInfo } from '../controlapi/render-swarm.js';
 import { initSwarmSpec } from '../controlapi/swarm-spec.js';
-import { generateUnlockKey, INVALID_KEY_STRING, KeyLockedError, parseUnlockKey, type UnlockKeyFormatError } from '../ca/kek.js';
+import { generateUnlockKey, INVALID_KEY_STRING, KeyLockedError, parseUnlockKey } from '../ca/kek.js';
 import type { ControlTarget } from '../controlapi/control-gateway.js';
 import { generateId, isStoreError, type Cluster, type Node, type NodeAvailability, type NodeDescription, type ReplicatedStore } from '../store/index.js';
 import type { Executor } from '../../worker/executor/index.js';
@@ -248,8 +248,8 @@ export class SwarmNode {
       let kek: Buffer;
       try {
         kek = parseUnlockKey(text);
-      } catch (e) {
-        throw new SwarmError(400, (e as UnlockKeyFormatError).message || INVALID_KEY_STRING);
+      } catch {
+        throw new SwarmError(400, INVALID_KEY_STRING);
       }
       let id;
       try {

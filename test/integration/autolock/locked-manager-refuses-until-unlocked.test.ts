@@ -6,7 +6,8 @@
  * the CA key or a join token) — until the
  * right key unlocks it and the swarm works again (nodes, services, secrets); `unlock-key --rotate`
  * re-encrypts every manager's key under the new key (the old one no longer unlocks); autolock turned
- * off writes the keys in clear and a restart needs no key.
+ * off writes the keys in clear and a restart needs no key; a demoted manager's key is in clear, and
+ * locked again when it is promoted.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -193,6 +194,13 @@ test('a locked manager refuses to serve until unlocked with the right key; rotat
     const k3 = /\n {4}(SWMKEY-1-\S+)\n/.exec(on.stdout)?.[1];
     assert.ok(k3 && k3 !== k1 && k3 !== k2, on.stdout);
     await lockedUnder(m1, k3);
+    await lockedUnder(m2, k3);
+
+    // a demoted manager writes its key in clear (a worker never needs the key); promoted again, it locks
+    await m1.dockerOk(['node', 'demote', 'm2']);
+    await until('m2 key in clear after demotion', async () => !isEncryptedKeyPem(keyFile(m2)) && keyMatchesCertificate(keyFile(m2), certFile(m2)), 60_000);
+    await m1.dockerOk(['node', 'promote', 'm2']);
+    await lockedUnder(m2, k3);
     assert.ok(!lab.logs().includes('cannot open a secret'), 'no secret was left out of an assignment');
   } catch (e) {
     process.stderr.write(lab.logs());
