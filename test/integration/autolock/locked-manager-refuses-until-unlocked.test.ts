@@ -3,8 +3,8 @@
  * shoal CLI: `swarm init --autolock` prints the unlock key and every manager's TLS key goes to disk
  * encrypted under it; a restarted manager is `locked` — /info says so, control calls answer Docker's
  * message, a wrong key is refused and it stays locked, the key file holds no clear key (nor the Raft log
- * the CA key or a join token) — until the
- * right key unlocks it and the swarm works again (nodes, services, secrets); `unlock-key --rotate`
+ * the CA key or a join token) — until the right key unlocks it and the swarm works again (nodes,
+ * services, secrets); `unlock-key --rotate`
  * re-encrypts every manager's key under the new key (the old one no longer unlocks); autolock turned
  * off writes the keys in clear and a restart needs no key; a demoted manager's key is in clear, and
  * locked again when it is promoted.
