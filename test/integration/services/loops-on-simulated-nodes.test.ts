@@ -208,14 +208,19 @@ test('overlay networks get a subnet and VXLAN ID, services a VIP per network, ta
     const s = await create(c, { Name: 'vip', TaskTemplate: { ...image('app'), Networks: [{ Target: 'backend' }], RestartPolicy: { Delay: 0 } }, Mode: { Replicated: { Replicas: 3 } } });
     await c.until('3 running', () => c.running(s.ID).length === 3);
     const net = c.store.view((tx) => tx.get('networks', 'net00000000000000000000001')!);
-    assert.deepEqual(net.IPAMOptions?.Configs, [{ Subnet: '10.0.0.0/24', Gateway: '10.0.0.1' }]);
-    assert.equal(net.DriverState?.Options?.['com.docker.network.driver.overlay.vxlanid_list'], '4096');
+    // as in Docker: the swarm's ingress network holds 10.0.0.0/24, the first user overlay gets the next /24
+    const ingress = c.store.view((tx) => tx.find('networks').find((n) => n.Spec.Ingress === true));
+    assert.deepEqual(ingress?.IPAMOptions?.Configs, [{ Subnet: '10.0.0.0/24', Gateway: '10.0.0.1' }]);
+    assert.deepEqual(net.IPAMOptions?.Configs, [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1' }]);
+    const vnis = [ingress, net].map((n) => n?.DriverState?.Options?.['com.docker.network.driver.overlay.vxlanid_list']);
+    assert.deepEqual(new Set(vnis).size, 2, `distinct VXLAN IDs: ${vnis.join()}`);
+    assert.ok(vnis.every((v) => Number(v) >= 4096), vnis.join());
     const svc = c.store.view((tx) => tx.get('services', s.ID)!);
-    assert.deepEqual(svc.Endpoint?.VirtualIPs, [{ NetworkID: 'net00000000000000000000001', Addr: '10.0.0.2/24' }]);
+    assert.deepEqual(svc.Endpoint?.VirtualIPs, [{ NetworkID: 'net00000000000000000000001', Addr: '10.0.1.2/24' }]);
     const addrs = c.running(s.ID).map((t) => t.NetworksAttachments?.[0]?.Addresses[0]).sort();
-    assert.deepEqual(addrs, ['10.0.0.3/24', '10.0.0.4/24', '10.0.0.5/24']);
+    assert.deepEqual(addrs, ['10.0.1.3/24', '10.0.1.4/24', '10.0.1.5/24']);
     // a replacement gets an address of its own (allocation is serial: the freed one is not reused at once)
-    const victim = c.running(s.ID).find((t) => t.NetworksAttachments?.[0]?.Addresses[0] === '10.0.0.4/24')!;
+    const victim = c.running(s.ID).find((t) => t.NetworksAttachments?.[0]?.Addresses[0] === '10.0.1.4/24')!;
     await c.store.update((tx) => {
       const cur = tx.get('tasks', victim.ID)!;
       tx.update('tasks', { ...cur, Status: { ...cur.Status, State: 'failed', Err: 'boom' } });
@@ -223,7 +228,7 @@ test('overlay networks get a subnet and VXLAN ID, services a VIP per network, ta
     await c.until('replacement runs', () => c.running(s.ID).length === 3 && !c.running(s.ID).some((t) => t.ID === victim.ID), 15_000);
     const now = c.running(s.ID).map((t) => t.NetworksAttachments?.[0]?.Addresses[0]!);
     assert.equal(new Set(now).size, 3);
-    assert.ok(now.every((a) => /^10\.0\.0\.\d+\/24$/.test(a) && a !== '10.0.0.2/24'), now.join());
+    assert.ok(now.every((a) => /^10\.0\.1\.\d+\/24$/.test(a) && a !== '10.0.1.2/24'), now.join());
   } finally {
     await c.stop();
   }

@@ -119,7 +119,11 @@ test('shoal stack deploy/ls/services/ps/rm and docker stack deploy on simulated 
     await c.until('stack gone', () => services().length === 1);
     assert.deepEqual(services().map((s) => s.Spec.Name), ['bystander']);
     assert.deepEqual(c.store.view((tx) => tx.find('secrets').map((s) => s.Spec.Name)), ['outside']);
-    assert.equal(c.store.view((tx) => tx.count('configs') + tx.count('networks')), 0);
+    // the swarm's ingress network (made by the allocator at start) is not the stack's
+    const stackNetworks = () => c.store.view((tx) => tx.find('networks').filter((n) => n.Spec.Ingress !== true).map((n) => n.Spec.Name));
+    assert.deepEqual(stackNetworks(), []);
+    assert.deepEqual(c.store.view((tx) => tx.find('networks').map((n) => n.Spec.Name)), ['ingress'], 'stack rm leaves the ingress network');
+    assert.equal(c.store.view((tx) => tx.count('configs')), 0);
 
     // the unmodified docker CLI converts the same file itself and calls the API
     writeFileSync(join(dir, 'compose.yml'), compose('nginx:alpine', 1));
@@ -129,7 +133,7 @@ test('shoal stack deploy/ls/services/ps/rm and docker stack deploy on simulated 
     assert.match((await docker(['stack', 'services', 'dk'])).stdout, /dk_store\s+replicated\s+1\/1/);
     const drm = await docker(['stack', 'rm', 'dk']);
     assert.equal(drm.code, 0, drm.stderr);
-    await c.until('docker stack gone', () => services().length === 1 && c.store.view((tx) => tx.count('networks') + tx.count('configs')) === 0);
+    await c.until('docker stack gone', () => services().length === 1 && stackNetworks().length === 0 && c.store.view((tx) => tx.count('configs')) === 0);
   } finally {
     await app.close();
     await c.stop();
