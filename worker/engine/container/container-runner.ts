@@ -68,7 +68,7 @@ export async function startContainer(ctx: RunnerContext, r: ContainerRecord): Pr
     ]);
     if (created.status === 'rejected') throw created.reason;
     if (plugged.status === 'rejected') throw plugged.reason;
-    await ctx.runtime.start(r.id);
+    await ctx.runtime.start(r.id, created.value.pid);
     return created.value;
   } catch (e) {
     await ctx.runtime.delete(r.id, true).catch(() => undefined);

@@ -1,5 +1,7 @@
 /** Thin wrapper around an OCI runtime binary (runc or crun) with a per-engine state root. */
+import { processAlive } from './conmon.js';
 import { run, runOk, type RunResult } from './exec-file.js';
+import { startThroughExecFifo } from './runc-fifo-start.js';
 
 export type RuntimeName = 'crun' | 'runc';
 
@@ -14,6 +16,8 @@ export class OciRuntime {
     readonly path: string,
     /** `--root` of the runtime: X/runtime */
     readonly root: string,
+    /** start runc containers through their exec fifo (runc-fifo-start.ts) — set by the probe when it holds here */
+    readonly fifoStart = false,
   ) {}
 
   /** Global arguments placed before every subcommand. */
@@ -21,8 +25,10 @@ export class OciRuntime {
     return ['--root', this.root];
   }
 
-  start(id: string): Promise<string> {
-    return runOk(this.path, [...this.globalArgs(), 'start', id], { timeoutMs: 30_000 });
+  /** Starts a created container; `initPid` (its `runc init`) lets the fifo path check it is still there. */
+  async start(id: string, initPid?: number): Promise<void> {
+    if (this.fifoStart && this.name === 'runc' && initPid !== undefined && processAlive(initPid)) return startThroughExecFifo(this.root, id);
+    await runOk(this.path, [...this.globalArgs(), 'start', id], { timeoutMs: 30_000 });
   }
 
   /** Sends a signal to the init process (all = every process of the container). */

@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { removeCgroup } from './cgroups.js';
+import { startThroughExecFifo } from './runc-fifo-start.js';
 import { run } from './exec-file.js';
 import { OciRuntime, type RuntimeName } from './oci-runtime.js';
 
@@ -30,9 +32,8 @@ async function findBinary(name: RuntimeName): Promise<string | undefined> {
   return undefined;
 }
 
-/** Runs `true` in a throwaway bundle (busybox rootfs, own namespaces, a cgroup under the engine's parent). */
-async function tryRun(name: RuntimeName, path: string, root: string, cgroupParent: string, scratch: string): Promise<string | undefined> {
-  const id = `probe-${name}-${randomBytes(4).toString('hex')}`;
+/** A throwaway bundle running `busybox true` (own namespaces, a cgroup under the engine's parent). */
+async function probeBundle(id: string, cgroupParent: string, scratch: string): Promise<string> {
   const bundle = join(scratch, id);
   const rootfs = join(bundle, 'rootfs');
   await mkdir(join(rootfs, 'bin'), { recursive: true });
@@ -51,6 +52,13 @@ async function tryRun(name: RuntimeName, path: string, root: string, cgroupParen
     },
   };
   await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+  return bundle;
+}
+
+/** Runs `true` in a throwaway bundle; undefined when it worked, else the runtime's complaint. */
+async function tryRun(name: RuntimeName, path: string, root: string, cgroupParent: string, scratch: string): Promise<string | undefined> {
+  const id = `probe-${name}-${randomBytes(4).toString('hex')}`;
+  const bundle = await probeBundle(id, cgroupParent, scratch);
   try {
     const r = await run(path, ['--root', root, 'run', '--bundle', bundle, id], { timeoutMs: 20_000 });
     if (r.code === 0) return undefined;
@@ -62,6 +70,40 @@ async function tryRun(name: RuntimeName, path: string, root: string, cgroupParen
   }
 }
 
+/** Whether runc's exec-fifo start (runc-fifo-start.ts) works here: create, start through the fifo, see it run. */
+async function fifoStartWorks(path: string, root: string, cgroupParent: string, scratch: string): Promise<boolean> {
+  const id = `probe-fifo-${randomBytes(4).toString('hex')}`;
+  const bundle = await probeBundle(id, cgroupParent, scratch);
+  try {
+    // stdio ignored: runc init keeps what it inherits open until the process runs
+    const created = await new Promise<number | null>((resolve) => {
+      const p = spawn(path, ['--root', root, 'create', '--bundle', bundle, '--pid-file', join(bundle, 'pid'), id], { stdio: 'ignore' });
+      const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+      p.on('error', () => resolve(-1));
+      p.on('exit', (code) => {
+        clearTimeout(t);
+        resolve(code);
+      });
+    });
+    if (created !== 0) return false;
+    await startThroughExecFifo(root, id, 5_000);
+    for (let i = 0; i < 200; i++) {
+      const st = await run(path, ['--root', root, 'state', id], { timeoutMs: 10_000 });
+      const status = st.code === 0 ? (JSON.parse(st.stdout) as { status?: string }).status : undefined;
+      if (status === 'stopped') return true; // `true` ran and exited: the start released it
+      if (status !== 'running') return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
+  } catch {
+    return false;
+  } finally {
+    await run(path, ['--root', root, 'delete', '--force', id], { timeoutMs: 10_000 });
+    await rm(bundle, { recursive: true, force: true });
+    await removeCgroup(cgroupParent, id, { andParent: true }).catch(() => undefined);
+  }
+}
+
 export interface ProbeOptions {
   /** runtime state root (X/runtime) */
   root: string;
@@ -70,6 +112,8 @@ export interface ProbeOptions {
   /** cgroup parent, e.g. /shoal-sh1a */
   cgroupParent: string;
   force?: RuntimeName;
+  /** false: always `runc start` (default: the exec-fifo start when the probe sees it work) */
+  fifoStart?: boolean;
 }
 
 /** Returns a working runtime, or throws RuntimeUnavailableError naming why each candidate failed. */
@@ -85,7 +129,7 @@ export async function probeRuntime(opts: ProbeOptions): Promise<OciRuntime> {
       continue;
     }
     const failure = await tryRun(name, path, opts.root, opts.cgroupParent, opts.scratchDir);
-    if (failure === undefined) return new OciRuntime(name, path, opts.root);
+    if (failure === undefined) return new OciRuntime(name, path, opts.root, name === 'runc' && opts.fifoStart !== false && (await fifoStartWorks(path, opts.root, opts.cgroupParent, opts.scratchDir)));
     reasons.push(`${name}: ${failure}`);
   }
   throw new RuntimeUnavailableError(`no usable OCI runtime: ${reasons.join('; ')}`);
