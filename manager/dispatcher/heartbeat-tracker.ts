@@ -1,11 +1,15 @@
 /**
  * Heartbeat tracking, pure: time and randomness come in as arguments. A node's deadline is its last
  * heartbeat plus `missedLimit` periods; a node whose deadline passes is down. After this manager gains
- * leadership every known node gets a grace deadline (SwarmKit: the same multiple of the period) before
- * it can be marked down, so a leader change alone never marks the cluster down.
+ * leadership every known node gets a grace deadline of twice that window (SwarmKit's
+ * gracePeriodMultiplierUnknown) before it can be marked down: its agent must first notice that the old
+ * leader is gone and find the new one through its reconnect backoff, so a leader change alone never
+ * marks a live node down.
  */
 export const DEFAULT_HEARTBEAT_PERIOD_MS = 5000;
 export const MISSED_HEARTBEATS_DOWN = 3;
+/** the grace after a leader change, as a multiple of the down window (SwarmKit: 2) */
+export const LEADER_CHANGE_GRACE_FACTOR = 2;
 /** periods are jittered by up to this fraction so that thousands of agents do not beat in step */
 export const HEARTBEAT_JITTER = 0.25;
 
@@ -31,9 +35,9 @@ export class HeartbeatTracker {
     return this.config.periodMs * (this.config.missedLimit ?? MISSED_HEARTBEATS_DOWN);
   }
 
-  /** The grace after a leader change: every node listed may not be marked down before now + window. */
+  /** The grace after a leader change: every node listed may not be marked down before now + 2 × window. */
   grace(nodeIds: Iterable<string>, now: number): void {
-    for (const id of nodeIds) this.deadlines.set(id, now + this.window());
+    for (const id of nodeIds) this.deadlines.set(id, now + LEADER_CHANGE_GRACE_FACTOR * this.window());
   }
 
   /** Records a heartbeat; returns the period (jittered) the agent should wait before the next one. */

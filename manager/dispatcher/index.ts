@@ -8,7 +8,7 @@ export {
   computeAssignments, diffAssignments, completeMessage, taskNeededByAgent,
 } from './assignments.js';
 export { checkReport, type StatusReport, type IntakeDecision } from './status-intake.js';
-export { managerList, pickWeighted, type WeightedManager, MANAGER_WEIGHT, LEADER_WEIGHT } from './manager-list.js';
+export { managerList, pickWeighted, observeFailure, type WeightedManager, MANAGER_WEIGHT, LEADER_WEIGHT } from './manager-list.js';
 export type * from './wire.js';
 export {
   type NetworkView, type NetworkPeer, type OverlayNetworkSpec, NetworkViewCache,

@@ -34,3 +34,14 @@ export function pickWeighted<T extends { weight: number }>(items: readonly T[], 
   }
   return items[items.length - 1];
 }
+
+/**
+ * An agent's view after a session with `addr` failed (refused, dropped, no leader): that manager's weight
+ * is cut to a quarter (at least 1), so the next picks prefer the others — after a leader dies, the old
+ * leader's double weight would otherwise send half of every agent's retries to it (SwarmKit's agent
+ * observes a failed manager with a negative weight for the same reason). The next session's manager
+ * list replaces these weights.
+ */
+export function observeFailure(items: readonly WeightedManager[], addr: string): WeightedManager[] {
+  return items.map((m) => (m.addr === addr ? { addr: m.addr, weight: Math.max(1, Math.floor(m.weight / 4)) } : m));
+}

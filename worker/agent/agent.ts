@@ -8,7 +8,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../manager/node/leader-loop.js';
 import type { Config, NodeDescription, Secret, Task, TaskStatus } from '../../manager/store/index.js';
-import { pickWeighted, type WeightedManager } from '../../manager/dispatcher/manager-list.js';
+import { observeFailure, pickWeighted, type WeightedManager } from '../../manager/dispatcher/manager-list.js';
 import type { AssignmentsMessage, SessionMessage, StatusReport } from '../../manager/dispatcher/wire.js';
 import type { Executor } from '../executor/index.js';
 import { type BackoffConfig, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
@@ -132,6 +132,10 @@ export class Agent {
         if (!this.managers.some((m) => m.addr === leader)) this.managers.push({ addr: leader, weight: 1 });
         continue;
       }
+      // a manager that names itself the leader is about to start leading: ask it again after the
+      // backoff; any other failure makes this manager less likely to be picked next
+      if (leader === addr) next = addr;
+      else if (err !== undefined) this.managers = observeFailure(this.managers, addr);
       // a session that lasted a while resets the backoff
       attempt = this.o.now() - started > 10 * (this.o.backoff ?? DEFAULT_BACKOFF).maxMs ? 0 : attempt + 1;
       const delay = backoffDelay(attempt, this.o.random(), this.o.backoff);
