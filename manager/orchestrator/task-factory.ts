@@ -39,7 +39,10 @@ function canonicalOf(o: object): string {
 
 /** Whether the task runs the service's current task template (SwarmKit's IsTaskDirty, inverted). */
 export function isUpToDate(task: Task, service: Service): boolean {
-  return task.Spec === service.Spec.TaskTemplate || canonicalOf(task.Spec) === canonicalOf(service.Spec.TaskTemplate);
+  const spec = task.Spec === service.Spec.TaskTemplate || canonicalOf(task.Spec) === canonicalOf(service.Spec.TaskTemplate);
+  // SwarmKit's IsTaskDirty: a changed endpoint (published ports, vip/dnsrr) makes an allocated task dirty too —
+  // a task joins the ingress network (the routing mesh) only when it is allocated
+  return spec && (!task.Endpoint || canonicalOf(task.Endpoint.Spec) === canonicalOf(service.Spec.EndpointSpec ?? { Mode: 'vip' }));
 }
 
 export type ModeKind = 'replicated' | 'global' | 'replicated-job' | 'global-job';
