@@ -2,7 +2,8 @@
 // and containers, the real docker CLI): the swarm has its `ingress` network from init (10.0.0.0/24);
 // `docker service create -p 8080:80` with 2 replicas kept off h3; a client outside the swarm — a
 // namespace of this test's own on the hosts' bridge — reaches port 8080 on every host, h3 (no task)
-// included, and through h3 both tasks answer; a port added by `service update --publish-add` answers
+// included, and through h3 both tasks answer; it keeps answering through h3 while h3's shoald is
+// SIGKILLed and after it restarts; a port added by `service update --publish-add` answers
 // too (the tasks are replaced onto the ingress network); scaled to 0 the port refuses at once on every host; the
 // service removed, nothing answers; `docker network rm ingress` is refused while a service publishes.
 import { test } from 'node:test';
@@ -91,6 +92,13 @@ test('routing mesh: a published port answers on every host, including one with n
       seen.add(r.body);
     }
     assert.deepEqual(seen, names, 'both tasks answered through the host without a task');
+
+    // the mesh is kernel state: it keeps answering on h3 while h3's shoald is SIGKILLed, and after it restarts
+    lab.killDaemon(h3);
+    for (let i = 0; i < 5; i++) assert.equal((await c.curl(`http://${h3.addr}:8080/`)).code, 0, `${h3.name}:8080 with its shoald dead`);
+    await lab.startHost(h3);
+    await until(`${h3.name} back in the swarm`, async () => (await lab.dockerOk(m, ['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).includes(`${h3.name} Ready`), 60_000, 500);
+    for (let i = 0; i < 5; i++) assert.equal((await c.curl(`http://${h3.addr}:8080/`)).code, 0, `${h3.name}:8080 after its shoald restarted`);
 
     // a port published by an update: the tasks are replaced onto the ingress network and it answers everywhere
     await lab.dockerOk(m, ['service', 'update', '--publish-add', '9090:80', 'web'], { timeoutMs: 180_000 });
