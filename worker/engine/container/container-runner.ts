@@ -94,11 +94,14 @@ export async function readOomKilled(ctx: RunnerContext, id: string, exitCode: nu
   return false;
 }
 
-/** After an exit: runtime state and cgroup, side by side with the network; the rootfs stays (for restart and cp). */
-export async function releaseAfterExit(ctx: RunnerContext, id: string): Promise<void> {
+/**
+ * After an exit: runtime state and cgroup, side by side with the network; the rootfs stays (for restart
+ * and cp). `stopped`: the exit was recorded, so the runtime may just forget the container.
+ */
+export async function releaseAfterExit(ctx: RunnerContext, id: string, stopped = true): Promise<void> {
   await Promise.all([
     (async () => {
-      await ctx.runtime.delete(id, true).catch(() => undefined);
+      await (stopped ? ctx.runtime.forgetStopped(id) : ctx.runtime.delete(id, true)).catch(() => undefined);
       await removeCgroup(cgroupParent(ctx.prefix), id).catch(() => undefined);
     })(),
     ctx.networks.detach(id).catch(() => undefined),
@@ -119,6 +122,6 @@ export async function teardown(ctx: RunnerContext, id: string, state: TeardownSt
     await Promise.all([releaseAfterExit(ctx, id), removeSnapshot(ctx.dir(id))]);
     return;
   }
-  await releaseAfterExit(ctx, id);
+  await releaseAfterExit(ctx, id, false);
   await removeSnapshot(ctx.dir(id));
 }

@@ -1,4 +1,7 @@
 /** Thin wrapper around an OCI runtime binary (runc or crun) with a per-engine state root. */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { processAlive } from './conmon.js';
 import { run, runOk, type RunResult } from './exec-file.js';
 import { startThroughExecFifo } from './runc-fifo-start.js';
@@ -16,8 +19,11 @@ export class OciRuntime {
     readonly path: string,
     /** `--root` of the runtime: X/runtime */
     readonly root: string,
-    /** start runc containers through their exec fifo (runc-fifo-start.ts) — set by the probe when it holds here */
-    readonly fifoStart = false,
+    /**
+     * runc's own protocol checked by the probe on this host: containers start through their exec fifo
+     * (runc-fifo-start.ts) and a stopped one is forgotten by removing its state dir (forgetStopped)
+     */
+    readonly runcProtocol = false,
   ) {}
 
   /** Global arguments placed before every subcommand. */
@@ -27,13 +33,29 @@ export class OciRuntime {
 
   /** Starts a created container; `initPid` (its `runc init`) lets the fifo path check it is still there. */
   async start(id: string, initPid?: number): Promise<void> {
-    if (this.fifoStart && this.name === 'runc' && initPid !== undefined && processAlive(initPid)) return startThroughExecFifo(this.root, id);
+    if (this.runcProtocol && this.name === 'runc' && initPid !== undefined && processAlive(initPid)) return startThroughExecFifo(this.root, id);
     await runOk(this.path, [...this.globalArgs(), 'start', id], { timeoutMs: 30_000 });
   }
 
   /** Sends a signal to the init process (all = every process of the container). */
   kill(id: string, signal: string, all = false): Promise<RunResult> {
     return run(this.path, [...this.globalArgs(), 'kill', ...(all ? ['--all'] : []), id, signal], { timeoutMs: 10_000 });
+  }
+
+  /**
+   * Forgets a container whose processes are gone (its exit was recorded). For a stopped container runc
+   * keeps nothing but its state dir — `runc delete` removes that, the cgroups (the engine removes those
+   * itself) and runs poststop hooks (the engine sets none) — so with the protocol checked the dir goes
+   * without a runc process; a container never started (exec fifo still there), crun, or an unchecked
+   * runc get `delete --force`.
+   */
+  async forgetStopped(id: string): Promise<void> {
+    const dir = join(this.root, id);
+    if (this.runcProtocol && this.name === 'runc' && !existsSync(join(dir, 'exec.fifo'))) {
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    await this.delete(id, true);
   }
 
   /** Deletes the runtime's state (and the container's cgroup); a container unknown to the runtime is fine. */

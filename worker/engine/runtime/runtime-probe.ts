@@ -112,8 +112,8 @@ export interface ProbeOptions {
   /** cgroup parent, e.g. /shoal-sh1a */
   cgroupParent: string;
   force?: RuntimeName;
-  /** false: always `runc start` (default: the exec-fifo start when the probe sees it work) */
-  fifoStart?: boolean;
+  /** false: always `runc start` / `runc delete` (default: runc's own protocol when the probe sees it hold) */
+  runcProtocol?: boolean;
 }
 
 /** Returns a working runtime, or throws RuntimeUnavailableError naming why each candidate failed. */
@@ -129,7 +129,7 @@ export async function probeRuntime(opts: ProbeOptions): Promise<OciRuntime> {
       continue;
     }
     const failure = await tryRun(name, path, opts.root, opts.cgroupParent, opts.scratchDir);
-    if (failure === undefined) return new OciRuntime(name, path, opts.root, name === 'runc' && opts.fifoStart !== false && (await fifoStartWorks(path, opts.root, opts.cgroupParent, opts.scratchDir)));
+    if (failure === undefined) return new OciRuntime(name, path, opts.root, name === 'runc' && opts.runcProtocol !== false && (await fifoStartWorks(path, opts.root, opts.cgroupParent, opts.scratchDir)));
     reasons.push(`${name}: ${failure}`);
   }
   throw new RuntimeUnavailableError(`no usable OCI runtime: ${reasons.join('; ')}`);
