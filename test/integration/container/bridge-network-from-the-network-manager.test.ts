@@ -7,6 +7,7 @@ import { ContainerManager } from '../../../worker/engine/container/container-man
 import { VolumeStore } from '../../../worker/engine/volume/volume-store.js';
 import { makeLab } from '../network/netns-harness.js';
 import { BusyboxImages, makeBusyboxLayer, runToExit } from './engine-fixture.js';
+import { removeCgroup } from '../../../worker/engine/runtime/cgroups.js';
 
 test('with the real NetworkManager: containers on the default bridge get an address, /etc/hosts, and reach each other', async () => {
   const lab = makeLab();
@@ -45,6 +46,7 @@ test('with the real NetworkManager: containers on the default bridge get an addr
       mgr.close();
     }
     await nm?.close({ removeAll: true });
+    await removeCgroup('/', `shoal-${lab.prefix}`); // the manager leaves its parent cgroup (an engine removes it on destroy)
     lab.cleanup();
     rmSync(base, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { ImageStore, ensureBusybox } from '../../../worker/engine/image/index.js';
 import { ContainerManager } from '../../../worker/engine/container/container-manager.js';
 import { VolumeStore } from '../../../worker/engine/volume/volume-store.js';
+import { removeCgroup } from '../../../worker/engine/runtime/cgroups.js';
 import { NoneNetworking, makeBusyboxLayer, runToExit, uniquePrefix } from './engine-fixture.js';
 
 test('with the real ImageStore: busybox:latest and an imported rootfs with CMD, WORKDIR and ENV changes run', async () => {
@@ -39,6 +40,7 @@ test('with the real ImageStore: busybox:latest and an imported rootfs with CMD, 
       for (const c of mgr.store.all()) await mgr.remove(c.id, { force: true }).catch(() => undefined);
       mgr.close();
     }
+    await removeCgroup('/', `shoal-${prefix}`); // the manager leaves its parent cgroup (an engine removes it on destroy)
     rmSync(base, { recursive: true, force: true });
   }
 });
