@@ -119,6 +119,8 @@ class DirectRuntime {
 }
 
 const KEY_JSON = '/etc/docker/key.json';
+/** directories dockerd 20.10 and its containerd shims make outside their roots (children before parents) */
+const FIXED_DIRS = ['/run/containerd/s', '/run/containerd', '/var/run/docker/plugins', '/var/run/docker'];
 
 /** Debian's dockerd on temp roots; undone by stop(). Throws with the reason when it cannot run. */
 class Dockerd {
@@ -129,6 +131,7 @@ class Dockerd {
   private readonly cgroupsBefore = new Set(this.dockerCgroups());
   /** dockerd 20.10 writes its identity key here on first start */
   private readonly keyJsonBefore = existsSync(KEY_JSON);
+  private readonly dirsBefore = new Set(FIXED_DIRS.filter((d) => existsSync(d)));
   readonly sock: string;
   constructor(readonly dir: string) {
     this.sock = join(dir, 'docker.sock');
@@ -199,6 +202,16 @@ class Dockerd {
     if (!this.keyJsonBefore && existsSync(KEY_JSON)) {
       rmSync(KEY_JSON, { force: true });
       notes.push(`removed ${KEY_JSON}`);
+    }
+    // those it made, once empty (another dockerd's shims would still have sockets there)
+    for (const d of FIXED_DIRS) {
+      if (this.dirsBefore.has(d) || !existsSync(d)) continue;
+      try {
+        rmdirSync(d);
+        notes.push(`removed ${d}`);
+      } catch {
+        notes.push(`left ${d} (not empty)`);
+      }
     }
     writeFileSync('/proc/sys/net/ipv4/ip_forward', this.ipForward);
     const after = await Dockerd.forwardPolicy();
