@@ -10,6 +10,7 @@
  *   GET  /networks/{ref}    the engine's (a local instance of a swarm network gets the swarm's Peers
  *                           and Services added), else the swarm's; ?scope=local|swarm narrows
  *   DELETE /networks/{ref}  a local network → the engine; otherwise the swarm
+ *   POST /networks/prune    the engine's unused networks, then the swarm's (ingress kept)
  *
  * A root-level preHandler (bodies are parsed by then); the engine's own handlers run with the
  * `x-shoal-engine-only` header, which this gateway lets through.
@@ -76,7 +77,7 @@ export function networkGateway(deps: NetworkGatewayDeps): FastifyPluginAsync {
     app.addHook('preHandler', async (req, reply) => {
       if (req.headers[ENGINE_ONLY_HEADER] !== undefined) return;
       const route = req.routeOptions.url ?? '';
-      if (route !== '/networks' && route !== '/networks/create' && route !== '/networks/:id') return;
+      if (route !== '/networks' && route !== '/networks/create' && route !== '/networks/:id' && route !== '/networks/prune') return;
       const method = req.method;
       const t = deps.target();
       const url = req.url;
@@ -93,7 +94,15 @@ export function networkGateway(deps: NetworkGatewayDeps): FastifyPluginAsync {
         const r = await control(t, { method: 'POST', url: '/networks/create', contentType: 'application/json', body: JSON.stringify(body ?? {}) });
         return send(reply, answerOf(r));
       }
-      if (t.kind === 'refuse') return; // a worker or no swarm: local networks only, as dockerd
+      if (t.kind === 'refuse') {
+        // a worker or no swarm: local networks only, as dockerd; a worker's instance of a swarm network is the agent's
+        if (route === '/networks/:id' && method === 'DELETE' && t.message === NOT_A_MANAGER_WORKER) {
+          const local = await engine(app, req, `/networks/${encodeURIComponent((req.params as { id?: string }).id ?? '')}`, 'GET');
+          const rec = local.status === 200 ? jsonOf(local.body) : undefined;
+          if (isObj(rec) && rec.Scope === 'swarm') return send(reply, { status: 403, body: JSON.stringify({ message: `network ${String(rec.Name)} is a swarm-scoped network: remove it from a manager node` }) });
+        }
+        return;
+      }
 
       if (route === '/networks' && method === 'GET') {
         const [local, swarm] = await Promise.all([engine(app, req, url), control(t, { method: 'GET', url: `/networks${query}` })]);
@@ -108,6 +117,18 @@ export function networkGateway(deps: NetworkGatewayDeps): FastifyPluginAsync {
         const held = new Set(kept.filter(isObj).map((n) => n.Id));
         const merged = [...kept, ...theirs.filter((n) => isObj(n) && !held.has(n.Id))];
         return send(reply, { status: 200, body: JSON.stringify(merged) });
+      }
+
+      if (route === '/networks/prune' && method === 'POST') {
+        // the node's unused local networks, then the swarm's (moby's NetworksPrune on a manager)
+        const local = await engine(app, req, url);
+        if (local.status !== 200) return send(reply, local);
+        const swarm = await control(t, { method: 'POST', url: `/networks/prune${query}` });
+        if (swarm.status !== 200) return send(reply, answerOf(swarm));
+        const a = jsonOf(local.body);
+        const b = jsonOf(swarm.body);
+        const names = (x: unknown): unknown[] => (isObj(x) && Array.isArray(x.NetworksDeleted) ? x.NetworksDeleted : []);
+        return send(reply, { status: 200, body: JSON.stringify({ NetworksDeleted: [...names(a), ...names(b)] }) });
       }
 
       const ref = (req.params as { id?: string }).id ?? '';

@@ -4,7 +4,7 @@
  * names 409; `--opt encrypted` refused: this kernel has no ESP), GET /networks (filters driver, id,
  * label, name, scope, type, dangling), GET /networks/{id|name|prefix} (?verbose adds Services; Peers are
  * the nodes with live tasks on it), DELETE /networks/{id} (refused while a service or a live task uses
- * it, with SwarmKit's message). The engine side (network-gateway.ts) merges these with the node's local
+ * it, with SwarmKit's message), POST /networks/prune (unused swarm networks, ingress kept). The engine side (network-gateway.ts) merges these with the node's local
  * networks, as dockerd does on a manager.
  */
 import { randomBytes } from 'node:crypto';
@@ -287,6 +287,36 @@ export function networkRoutes(deps: NetworkRoutesDeps): FastifyPluginAsync {
         const q = req.query as Record<string, string | undefined>;
         if (q.scope !== undefined && q.scope !== '' && q.scope !== 'swarm') throw new HttpError(404, `network ${id} not found`);
         return reply.send(store.view((tx) => renderSwarmNetwork(tx, lookupNetwork(tx, id), { verbose: truthy(q.verbose) })));
+      } catch (e) {
+        return errorReply(reply, e);
+      }
+    });
+
+    // POST /networks/prune: swarm networks no service and no live task uses (never ingress), as dockerd does on a manager
+    app.post('/networks/prune', async (req, reply) => {
+      try {
+        const q = req.query as Record<string, string | undefined>;
+        const f = parseFilters(q.filters, ['label', 'label!', 'until']);
+        const until = f.get('until')?.[0];
+        const before = until === undefined ? undefined : /^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until);
+        if (before !== undefined && Number.isNaN(before)) throw new HttpError(400, `filters: until ${JSON.stringify(until)} is not a timestamp`);
+        const deleted: string[] = [];
+        await store.update((tx) => {
+          const services = tx.find('services');
+          for (const n of tx.find('networks')) {
+            if (isIngressNetwork(n) || services.some((s) => serviceUsesNetwork(s, n)) || tasksOn(tx, n).some(live)) continue;
+            const labels = n.Spec.Labels ?? {};
+            const has = (l: string): boolean => {
+              const i = l.indexOf('=');
+              return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
+            };
+            if (!(f.get('label') ?? []).every(has) || (f.get('label!') ?? []).some(has)) continue;
+            if (before !== undefined && Date.parse(n.Meta.CreatedAt) >= before) continue;
+            tx.delete('networks', n.ID);
+            deleted.push(n.Spec.Name);
+          }
+        });
+        return reply.send({ NetworksDeleted: deleted });
       } catch (e) {
         return errorReply(reply, e);
       }

@@ -1,8 +1,9 @@
 // Swarm networks on the engine API as dockerd serves them: a manager creates overlay networks in the
 // swarm store (checked: names, duplicates 409, IPAM, overlap 403, --opt encrypted refused for lack of
 // ESP), lists them beside its local networks, inspects either kind, refuses to remove one a service
-// uses (SwarmKit's message); a worker refuses overlay creation with Docker's message and lists only
-// its local networks; a follower forwards swarm network requests to the leader.
+// uses (SwarmKit's message), prunes unused ones (never ingress); a worker refuses overlay creation with
+// Docker's message, lists only its local networks and leaves its swarm-network instances to the agent;
+// a follower forwards swarm network requests to the leader.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildControlApp } from '../../../manager/controlapi/control-app.js';
@@ -127,6 +128,22 @@ test('a manager creates, lists, inspects and removes swarm networks beside its l
     assert.ok(!local.nets.some((n) => n.Name === 'mybr'), 'the engine removed its own');
     assert.equal((await app.inject({ method: 'GET', url: '/networks/app' })).statusCode, 404);
 
+    // prune: unused swarm networks go (n2, unused), a used one and the ingress network stay
+    await store.update((tx) => {
+      tx.create('networks', { ID: 'ing0000000000000000000001', Spec: { Name: 'ingress', DriverConfiguration: { Name: 'overlay' }, Ingress: true, Scope: 'swarm' } } as never);
+      tx.create('networks', { ID: 'used000000000000000000001', Spec: { Name: 'used', DriverConfiguration: { Name: 'overlay' }, Scope: 'swarm' } } as never);
+      tx.create('services', { ID: 'svc0000000000000000000002', Spec: { Name: 'api', Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: 'used' }] } } } as unknown as Service);
+    });
+    r = await app.inject({ method: 'POST', url: '/v1.41/networks/prune' });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json<{ NetworksDeleted: string[] }>().NetworksDeleted, ['n2']);
+    assert.deepEqual(store.view((tx) => tx.find('networks').map((n) => n.Spec.Name)).sort(), ['ingress', 'used']);
+    await store.update((tx) => {
+      tx.delete('services', 'svc0000000000000000000002');
+      tx.delete('networks', 'used000000000000000000001');
+      tx.delete('networks', 'ing0000000000000000000001');
+    });
+
     // a follower forwards swarm requests to the leader
     const forwarded: ForwardRequest[] = [];
     target = { kind: 'forward', forward: async (req) => (forwarded.push(req), injectControl(control, req)) };
@@ -141,6 +158,13 @@ test('a manager creates, lists, inspects and removes swarm networks beside its l
     assert.equal(r.statusCode, 403);
     assert.equal(msg(r), WORKER_OVERLAY_CREATE);
     assert.deepEqual((await app.inject({ method: 'GET', url: '/networks' })).json<Net[]>().map((n) => n.Name).sort(), ['bridge', 'host', 'none']);
+    // its instance of a swarm network is the agent's to remove
+    local.nets.push({ Name: 'fwd', Id: 'f'.repeat(64), Scope: 'swarm', Driver: 'overlay', Labels: {}, Containers: {} });
+    r = await app.inject({ method: 'DELETE', url: '/networks/fwd' });
+    assert.equal(r.statusCode, 403);
+    assert.match(msg(r), /swarm-scoped network: remove it from a manager node/);
+    assert.ok(local.nets.some((n) => n.Name === 'fwd'));
+    local.nets.pop();
     // no swarm: the engine explains overlay needs one
     target = { kind: 'refuse', status: 503, message: NOT_A_MANAGER_INACTIVE };
     r = await app.inject({ method: 'POST', url: '/networks/create', payload: { ...body, Name: 'w' } });

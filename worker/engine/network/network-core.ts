@@ -511,13 +511,16 @@ export class NetworkCore {
     });
   }
 
-  /** Removes every user-defined network without endpoints; returns their names. */
+  /**
+   * Removes every user-defined network without endpoints; returns their names. Swarm overlays stay: the
+   * swarm's agent makes and removes them (an unused ingress still carries this node's routing mesh).
+   */
   prune(): Promise<{ NetworksDeleted: string[] }> {
     return this.lock.run(async () => {
       this.assertOpen();
       const deleted: string[] = [];
       for (const n of [...this.networks.values()]) {
-        if (n.builtin || this.endpointCount(n.id) > 0) continue;
+        if (n.builtin || n.driver === 'overlay' || this.endpointCount(n.id) > 0) continue;
         await this.removeLocked(n);
         deleted.push(n.name);
       }
