@@ -14,6 +14,7 @@ import { contains, formatCidr, overlaps, parseCidr, parseIPv4, type Cidr } from 
 import { isIngressNetwork, needsIngress } from '../allocator/ingress.js';
 import { stateOrder } from '../orchestrator/task-state.js';
 import { errorReply, HttpError, parseFilters } from './service-routes.js';
+import { PREDEFINED_NETWORKS } from './service-networks.js';
 
 export interface NetworkRoutesDeps {
   store: ReplicatedStore;
@@ -21,7 +22,7 @@ export interface NetworkRoutesDeps {
 
 export const VXLAN_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const PREDEFINED = new Set(['bridge', 'host', 'none']);
+const PREDEFINED = PREDEFINED_NETWORKS;
 const LIST_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);

@@ -13,6 +13,7 @@ import { isUpToDate, modeKind } from '../orchestrator/task-factory.js';
 import { nodeEligible } from '../orchestrator/orchestrator-loop.js';
 import { RegistryClient, registryTarget } from '../../worker/engine/image/registry-client.js';
 import { resolveServiceRefs } from './service-refs.js';
+import { checkServiceNetworks } from './service-networks.js';
 import { registerLogRoutes, type LogSource } from './service-logs.js';
 import { insertDefaults, validateServiceSpec, validateServiceUpdate, ValidationError } from './validate.js';
 
@@ -183,6 +184,7 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
           const conflict = portConflict(tx, spec);
           if (conflict) throw new HttpError(400, `rpc error: code = InvalidArgument desc = ${conflict}`);
           resolveServiceRefs(tx, spec);
+          checkServiceNetworks(tx, spec);
           const isJob = spec.Mode.ReplicatedJob !== undefined || spec.Mode.GlobalJob !== undefined;
           tx.create('services', { ID: id, Spec: spec, ...(isJob ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: new Date(now()).toISOString() } } : {}) });
         });
@@ -269,6 +271,7 @@ export function serviceRoutes(deps: ServiceRoutesDeps): FastifyPluginAsync {
           }
           validateServiceUpdate(cur.Spec, spec!);
           resolveServiceRefs(tx, spec!);
+          checkServiceNetworks(tx, spec!);
           const conflict = portConflict(tx, spec!, cur.ID);
           if (conflict) throw new HttpError(400, `rpc error: code = InvalidArgument desc = ${conflict}`);
           const { UpdateStatus: _dropped, ...rest } = cur; // SwarmKit resets UpdateStatus on every spec update

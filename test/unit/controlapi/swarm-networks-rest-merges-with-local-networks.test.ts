@@ -175,3 +175,30 @@ test('a manager creates, lists, inspects and removes swarm networks beside its l
     await control.close();
   }
 });
+
+test('a service names swarm networks only: an unknown one is 404, the ingress network and the engine networks are refused', async () => {
+  const store = createStandaloneStore({ now: () => new Date(0).toISOString() });
+  const control = await buildControlApp({ store, voters: () => [] });
+  try {
+    await store.update((tx) => {
+      tx.create('networks', { ID: 'ing0000000000000000000001', Spec: { Name: 'ingress', DriverConfiguration: { Name: 'overlay' }, Ingress: true, Scope: 'swarm' } } as never);
+      tx.create('networks', { ID: 'app0000000000000000000001', Spec: { Name: 'app', DriverConfiguration: { Name: 'overlay' }, Scope: 'swarm' } } as never);
+    });
+    const svc = (target: string, name = 'web') => ({ Name: name, TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Networks: [{ Target: target }] }, Mode: { Replicated: { Replicas: 1 } } });
+    const post = (body: unknown) => control.inject({ method: 'POST', url: '/services/create', payload: body as object });
+    let r = await post(svc('nope'));
+    assert.equal(r.statusCode, 404);
+    assert.equal(r.json<{ message: string }>().message, 'TaskTemplate.Networks[0]: network nope not found');
+    r = await post(svc('ingress'));
+    assert.equal(r.statusCode, 400);
+    assert.match(r.json<{ message: string }>().message, /Service cannot be explicitly attached to the ingress network "ingress"/);
+    r = await post(svc('bridge'));
+    assert.equal(r.statusCode, 403);
+    assert.match(r.json<{ message: string }>().message, /The network bridge cannot be used with services/);
+    assert.equal(store.view((tx) => tx.count('services')), 0, 'nothing created');
+    assert.equal((await post(svc('app'))).statusCode, 201, 'by name');
+    assert.equal((await post(svc('app0000000000000000000001', 'api'))).statusCode, 201, 'by ID');
+  } finally {
+    await control.close();
+  }
+});
