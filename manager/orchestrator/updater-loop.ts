@@ -153,11 +153,14 @@ export class UpdaterLoop extends ReconcileLoop {
       }
     }
 
-    // the current batch is done when each new task runs (past its monitor window) or failed
+    // the current batch is done when each new task runs (past its monitor window) or failed, or the
+    // orchestrator gave up on it (its node went down or was drained before it ran: it will never report,
+    // and the slot's replacement is made from the current spec)
     const pendingBatch = [...p.batch.keys()].filter((id) => {
       const t = byId.get(id);
       if (!t || p!.failed.has(id)) return false;
       if (isTerminal(t.Status.State)) return false;
+      if (stateOrder(t.DesiredState) > stateOrder('running')) return false;
       return t.Status.State !== 'running';
     });
     if (pendingBatch.length > 0) return;

@@ -234,3 +234,35 @@ for (const failAfterMs of [500, 1001]) {
     }
   });
 }
+
+test('a new task placed on a dead host not yet marked down does not hold the update: once the node is down its replacement counts and the update completes', async () => {
+  // what a leader change looks like to the updater: the old leader's host still reads 'ready' during the
+  // new leader's grace window, the scheduler may place a batch's new task there, and it stays 'assigned'
+  const c = new SimCluster();
+  await c.start();
+  try {
+    for (const id of ['d1', 'd2', 'd3']) await c.addNode(id);
+    const s = await create(c, {
+      Name: 'deadhost',
+      TaskTemplate: { ContainerSpec: { Image: 'app:1' }, RestartPolicy: { Delay: 0 } },
+      Mode: { Replicated: { Replicas: 3 } },
+      UpdateConfig: { Parallelism: 1, Delay: 0, Monitor: 0, Order: 'stop-first' },
+    });
+    await c.until('3 running, one per node', () => c.running(s.ID).length === 3 && new Set(c.running(s.ID).map((t) => t.NodeID)).size === 3);
+    c.silentNodes.add('d3');
+    await setImage(c, s.ID, 'app:2');
+    const stuck = () => c.tasks(s.ID).find((t) => t.NodeID === 'd3' && t.Spec.ContainerSpec.Image === 'app:2' && t.Status.State === 'assigned');
+    await c.until('a new task assigned to the dead host', () => stuck() !== undefined);
+    const abandoned = stuck()!;
+    await c.nodeDown('d3');
+    await c.until('completed', () => status(c, s.ID)?.State === 'completed', 10_000);
+    const running = c.running(s.ID);
+    assert.deepEqual(running.map((t) => t.Slot).sort(), [1, 2, 3]);
+    assert.ok(running.every((t) => t.Spec.ContainerSpec.Image === 'app:2' && t.NodeID !== 'd3'), JSON.stringify(running.map((t) => [t.Slot, t.NodeID])));
+    const after = c.tasks(s.ID).find((t) => t.ID === abandoned.ID)!;
+    assert.equal(after.DesiredState, 'shutdown', 'the task on the dead host was shut down by the orchestrator');
+    assert.equal(after.Status.State, 'assigned', 'and never reported anything');
+  } finally {
+    await c.stop();
+  }
+});

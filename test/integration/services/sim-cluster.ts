@@ -43,6 +43,8 @@ export class SimCluster {
   failImages = new Set<string>();
   /** images whose tasks finish (exit 0) right after they started */
   completeImages = new Set<string>();
+  /** nodes whose agent is gone but that the store still calls ready (a dead host not yet noticed) */
+  silentNodes = new Set<string>();
   private seed = 1;
 
   private readonly now: () => number;
@@ -150,7 +152,7 @@ export class SimCluster {
       for (const t of tx.find('tasks')) {
         if (!t.NodeID) continue;
         const n = tx.get('nodes', t.NodeID);
-        if (!n || n.Status.State !== 'ready') continue;
+        if (!n || n.Status.State !== 'ready' || this.silentNodes.has(n.ID)) continue;
         const s = t.Status.State;
         const meant = stateOrder(t.DesiredState) <= stateOrder('running');
         if (!meant && stateOrder(s) <= stateOrder('running')) out.push({ id: t.ID, state: 'shutdown', msg: 'shutdown' });
