@@ -4,7 +4,8 @@
 // service client (1 replica on app, pinned to h4, where no web task runs). From the client container:
 // wget http://web/ answers and over 60 requests at least 2 backends answer; nslookup tasks.web lists
 // the 3 task addresses; scaled to 5 the new tasks resolve and answer; a killed task drops out of DNS;
-// a 1400-byte ping with DF set crosses hosts; a container on a second overlay reaches nothing on app;
+// a 1400-byte ping with DF set crosses hosts; a dnsrr service's name resolves to its task addresses;
+// a container on a second overlay reaches nothing on app;
 // `docker network rm app` is refused while services use it, and works after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,6 +102,12 @@ test('overlay app across hosts: discovery, VIP balancing over remote tasks, scal
     const again = await requests(nl, client, 'http://web/', 20);
     assert.ok(!again.includes('ERR'), `after the kill: ${again.join(',')}`);
 
+    // endpoint mode dnsrr: the name resolves to the task addresses themselves, no VIP
+    await lab.dockerOk(m, ['service', 'create', '--detach', '--name', 'rr', '--endpoint-mode', 'dnsrr', '--network', 'app', '--replicas', '2', 'busybox', 'sleep', '1d']);
+    const rr = await nl.running('rr', 2);
+    const rrAddrs = rr.map((t) => NetLab.addr(t, 'app')).sort();
+    await until('rr resolves to its 2 task addresses (dnsrr)', async () => JSON.stringify(nslookupAddrs(await nl.execOk(client, 'nslookup rr'))) === JSON.stringify(rrAddrs), 60_000, 500);
+
     // a second overlay is isolated from app
     await lab.dockerOk(m, ['network', 'create', '-d', 'overlay', 'other']);
     await lab.dockerOk(m, ['service', 'create', '--detach', '--name', 'iso', '--network', 'other', '--constraint', `node.hostname==${h4.name}`, 'busybox', 'sleep', '1d']);
@@ -119,7 +126,7 @@ test('overlay app across hosts: discovery, VIP balancing over remote tasks, scal
     const busy = await lab.docker(m, ['network', 'rm', 'app']);
     assert.notEqual(busy.code, 0);
     assert.match(busy.stderr, /is in use by service/);
-    await lab.dockerOk(m, ['service', 'rm', 'web', 'client', 'iso']);
+    await lab.dockerOk(m, ['service', 'rm', 'web', 'client', 'iso', 'rr']);
     await until('network rm app succeeds once its tasks are gone', async () => (await lab.docker(m, ['network', 'rm', 'app', 'other'])).code === 0, 90_000, 1000);
     const left = await lab.dockerOk(m, ['network', 'ls', '--format', '{{.Name}}']);
     assert.ok(!left.split('\n').includes('app') && !left.split('\n').includes('other'), left);
