@@ -57,6 +57,8 @@ export interface ContainerNetwork {
   /** IPv4 address without the prefix length */
   address?: string;
   aliases: string[];
+  /** an --internal overlay: no way out of the swarm through it */
+  internal?: boolean;
 }
 
 export interface CreatePlan {
@@ -66,8 +68,9 @@ export interface CreatePlan {
 
 /**
  * The create body. The container's network mode is the default bridge (its way out and the home of
- * host-mode published ports, as Docker's docker_gwbridge); `networks` are the overlays the task is
- * attached to, each joined at start with the address the manager allocated.
+ * host-mode published ports, as Docker's docker_gwbridge) — unless every network of the task is an
+ * --internal overlay; `networks` are the overlays the task is attached to, each joined at start with
+ * the address the manager allocated.
  */
 export function createPlan(task: Task, networks: readonly ContainerNetwork[] = []): CreatePlan {
   const c = task.Spec.ContainerSpec;
@@ -95,7 +98,9 @@ export function createPlan(task: Task, networks: readonly ContainerNetwork[] = [
       (hc.PortBindings[key] ??= []).push({ HostIp: '', HostPort: p.PublishedPort ? String(p.PublishedPort) : '' });
     }
   }
-  hc.NetworkMode = 'bridge';
+  // a task only on --internal overlays gets no default bridge (no way out, as Docker gives it no docker_gwbridge):
+  // its first overlay is its network mode, and the engine adds the bridge only next to a non-internal network
+  hc.NetworkMode = networks.length > 0 && networks.every((n) => n.internal) ? networks[0]!.network : 'bridge';
   const body: ContainerCreateBody = {
     Image: c.Image,
     Labels: containerLabels(task),

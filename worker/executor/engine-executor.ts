@@ -176,7 +176,7 @@ export class EngineExecutor implements Executor {
       }
       const aliases = (task.Spec.Networks ?? []).filter((n) => n.Target === spec.id || n.Target === spec.name).flatMap((n) => n.Aliases ?? []);
       const address = addressOf(a.Addresses[0]);
-      out.push({ network: spec.id, ...(address ? { address } : {}), aliases });
+      out.push({ network: spec.id, ...(address ? { address } : {}), aliases, ...(spec.internal ? { internal: true } : {}) });
     }
     return out;
   }

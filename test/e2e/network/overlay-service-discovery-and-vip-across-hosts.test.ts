@@ -5,7 +5,8 @@
 // wget http://web/ answers and over 60 requests at least 2 backends answer; nslookup tasks.web lists
 // the 3 task addresses; scaled to 5 the new tasks resolve and answer; a killed task drops out of DNS;
 // a 1400-byte ping with DF set crosses hosts; a dnsrr service's name resolves to its task addresses;
-// a container on a second overlay reaches nothing on app;
+// a container on a second overlay reaches nothing on app; an --internal overlay's tasks reach each
+// other across hosts and nothing outside;
 // `docker network rm app` is refused while services use it, and works after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,12 +123,25 @@ test('overlay app across hosts: discovery, VIP balancing over remote tasks, scal
     const noName = await nl.exec(iso, 'nslookup web');
     assert.equal(nslookupAddrs(noName.stdout).length, 0, `iso resolved web: ${noName.stdout}`);
 
+    // an --internal overlay works across hosts but has no way out of the swarm
+    await lab.dockerOk(m, ['network', 'create', '-d', 'overlay', '--internal', 'priv']);
+    await lab.dockerOk(m, ['service', 'create', '--detach', '--name', 'inner', '--network', 'priv', '--replicas', '2', '--replicas-max-per-node', '1', 'busybox', 'sleep', '1d']);
+    const inner = await nl.running('inner', 2);
+    assert.notEqual((await nl.hostOf(inner[0]!)).name, (await nl.hostOf(inner[1]!)).name, 'the 2 inner tasks on 2 hosts');
+    const across = await nl.inNetns(inner[0]!, ['ping', '-c', '1', '-W', '2', NetLab.addr(inner[1]!, 'priv')]);
+    assert.equal(across.code, 0, `inner tasks reach each other across hosts: ${across.stdout}${across.stderr}`);
+    const gw = lab.lab.gateway;
+    const out = await nl.inNetns(client, ['ping', '-c', '1', '-W', '2', gw]);
+    assert.equal(out.code, 0, `client (non-internal) reaches the hosts' gateway ${gw}: ${out.stdout}${out.stderr}`);
+    const shut = await nl.inNetns(inner[0]!, ['ping', '-c', '1', '-W', '2', gw]);
+    assert.notEqual(shut.code, 0, `a task on an internal overlay reached ${gw}`);
+
     // network rm: refused while in use, then removed
     const busy = await lab.docker(m, ['network', 'rm', 'app']);
     assert.notEqual(busy.code, 0);
     assert.match(busy.stderr, /is in use by service/);
-    await lab.dockerOk(m, ['service', 'rm', 'web', 'client', 'iso', 'rr']);
-    await until('network rm app succeeds once its tasks are gone', async () => (await lab.docker(m, ['network', 'rm', 'app', 'other'])).code === 0, 90_000, 1000);
+    await lab.dockerOk(m, ['service', 'rm', 'web', 'client', 'iso', 'rr', 'inner']);
+    await until('network rm app succeeds once its tasks are gone', async () => (await lab.docker(m, ['network', 'rm', 'app', 'other', 'priv'])).code === 0, 90_000, 1000);
     const left = await lab.dockerOk(m, ['network', 'ls', '--format', '{{.Name}}']);
     assert.ok(!left.split('\n').includes('app') && !left.split('\n').includes('other'), left);
   } catch (e) {

@@ -30,9 +30,11 @@ export const logPathOf = (dir: string): string => join(dir, 'container.log');
 function attachRequest(r: ContainerRecord): Parameters<ContainerNetworking['attach']>[1] {
   const hc = r.config.HostConfig ?? {};
   const mode = hc.NetworkMode && hc.NetworkMode !== '' ? hc.NetworkMode : 'default';
+  // the entry of the network mode's own network configures the first endpoint (its address and aliases):
+  // the network manager merges entries of one network
   const extra = Object.entries(r.config.NetworkingConfig?.EndpointsConfig ?? {})
-    .filter(([n]) => n !== mode)
-    .map(([network, ep]) => ({ network, aliases: ep?.Aliases ?? [], ...(ep?.IPAMConfig?.IPv4Address ? { ipv4Address: ep.IPAMConfig.IPv4Address } : {}) }));
+    .filter(([n, ep]) => n !== mode || ep?.IPAMConfig?.IPv4Address || (ep?.Aliases?.length ?? 0) > 0)
+    .map(([n, ep]) => ({ network: n === 'default' ? 'bridge' : n, aliases: ep?.Aliases ?? [], ...(ep?.IPAMConfig?.IPv4Address ? { ipv4Address: ep.IPAMConfig.IPv4Address } : {}) }));
   return { networkMode: mode, extraNetworks: extra, name: r.name, hostname: r.hostname, portBindings: portBindingsFromDocker(hc.PortBindings ?? {}) };
 }
 
