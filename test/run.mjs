@@ -31,7 +31,11 @@ if (files.length === 0) {
 // One runner invocation, so that its closing summary covers every test. Tests use unique names for
 // everything they create in the kernel, so files may run side by side.
 const concurrency = process.env.SHOAL_TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
+// A deadline per test file (node applies --test-timeout to each file as well as to each test in it): a
+// file that hangs fails with 'test timed out' and the run goes on, instead of holding the whole suite
+// until CI kills it. The longest files take ~1-2 min on 2 loaded cores.
+const timeoutMs = process.env.SHOAL_TEST_TIMEOUT_MS ?? '300000';
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...files], {
   stdio: 'inherit',
   cwd: root,
 });
